@@ -1,0 +1,26 @@
+"""The ``livret`` command line (one console script, one module per topic)."""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from .common import ROOT_HELP
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="livret")
+@click.option("--root", type=click.Path(file_okay=False, path_type=str), default=None, help=ROOT_HELP)
+@click.pass_context
+def main(ctx: click.Context, root: str | None) -> None:
+    """livret: e-portfolio et livret de suivi des apprenant·es."""
+    ctx.ensure_object(dict)
+    ctx.obj["root"] = root
+
+
+# Each module adds its commands to ``main``.
+from . import store_cmds  # noqa: E402,F401
+from . import build_cmds  # noqa: E402,F401
+from . import app_cmds  # noqa: E402,F401
+from . import share_cmds  # noqa: E402,F401
+from . import interop_cmds  # noqa: E402,F401

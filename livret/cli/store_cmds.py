@@ -1,0 +1,51 @@
+"""``livret check`` and ``livret init``."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import click
+
+from ..history import History
+from ..project import Project
+from . import main
+from .common import fail, root_option
+
+SCAFFOLD = Path(__file__).resolve().parent.parent / "scaffold"
+
+
+@main.command()
+@root_option
+def check(project: Project) -> None:
+    """Valide tout le dépôt des portfolios ; une ligne « chemin:ligne: message » par problème."""
+    if not project.portfolios.is_dir():
+        fail(f"pas de dossier portfolios/ dans {project.root}", 2)
+    problems = project.store.check()
+    for problem in problems:
+        click.echo(str(problem))
+    learners = len(project.store.learner_ids())
+    if problems:
+        click.echo(f"{len(problems)} problème(s) dans {learners} portfolio(s).", err=True)
+        raise SystemExit(1)
+    click.echo(f"Aucun problème : {learners} portfolio(s) vérifié(s).", err=True)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--no-git", is_flag=True, help="Ne pas créer d'historique git dans portfolios/.")
+def init(directory: Path, no_git: bool) -> None:
+    """Crée un nouveau projet livret (configuration, site_src/, un référentiel et un apprenant d'exemple)."""
+    if directory.exists() and any(directory.iterdir()):
+        fail(f"{directory} existe et n'est pas vide")
+    shutil.copytree(SCAFFOLD, directory, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    project = Project.at(directory)
+    if not no_git:
+        History(project.portfolios).init()
+    problems = project.store.check()
+    for problem in problems:  # the scaffold is tested to be valid; never silent if not
+        click.echo(str(problem), err=True)
+    click.echo(f"Projet créé dans {project.root}.")
+    click.echo(f"  livret --root {directory} check    # valider le dépôt")
+    click.echo(f"  livret --root {directory} build    # construire les sites")

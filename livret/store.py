@@ -1,0 +1,603 @@
+"""The portfolio store: reading, validating and appending to ``portfolios/``.
+
+Layout (see docs/format.md)::
+
+    portfolios/
+      _organisation.yml                organisation settings (optional)
+      _frameworks/<framework-id>.yml   competency frameworks
+      <learner-id>/
+        learner.md                     profile (front matter) + free text
+        entries/<YYYY-MM-DD>-<type>-<short-id>.md
+        files/<short-id>-<safe-name>   attachments
+
+Reading never raises for a bad file: problems are collected per file, with
+the line of the offending key, and every other file is still read.  Writing
+appends only: a new entry is a new file, written atomically, never replacing
+an existing one, and committed to the store's git history when there is one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+from ulid import ULID
+
+from . import atomic
+from .attachments import ALLOWED_TYPES, AttachmentError, allowed_labels, sniff, stored_name
+from .errors import FieldError, InvalidInput, Problem, from_validation_error
+from .history import History
+from .schema import (
+    ENTRY_ADAPTER,
+    ENTRY_TYPES,
+    LEARNER_ID_RE,
+    MAX_BODY,
+    SERVER_KEYS,
+    EntryBase,
+    Framework,
+    LearnerProfile,
+    Organisation,
+    entry_to_data,
+)
+from .validation import check_entry, reserved_key_errors
+from .yamlio import Document, FrontMatterError, load_yaml, parse_front_matter, render_front_matter
+
+FRAMEWORKS_DIR = "_frameworks"
+ORGANISATION_FILE = "_organisation.yml"
+PROFILE_FILE = "learner.md"
+
+
+class StoreError(RuntimeError):
+    """A write could not be done (missing learner, disk full, read-only store...)."""
+
+
+class UnknownLearner(StoreError):
+    pass
+
+
+@dataclass
+class StoredEntry:
+    """An entry as stored: its validated front matter, its body and its file."""
+
+    meta: EntryBase
+    body: str
+    path: str  # relative to the store root: <learner>/entries/<name>.md
+
+    @property
+    def id(self) -> str:
+        return self.meta.id
+
+    @property
+    def type(self) -> str:
+        return self.meta.type
+
+    @property
+    def date(self) -> dt.datetime:
+        return self.meta.date
+
+    @property
+    def visibility(self) -> str:
+        return self.meta.visibility
+
+    @property
+    def filename(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    def to_data(self) -> dict[str, Any]:
+        return entry_to_data(self.meta)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.to_data(), "body": self.body}
+
+
+@dataclass
+class LearnerRecord:
+    """Everything the store holds about one learner, valid parts only, plus problems."""
+
+    id: str
+    profile: LearnerProfile | None
+    profile_body: str
+    framework: Framework | None
+    entries: list[StoredEntry]  # valid entries, in date order
+    files: list[str]  # "files/<name>" present under the learner's folder
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def entry(self, entry_id: str) -> StoredEntry | None:
+        for e in self.entries:
+            if e.id == entry_id:
+                return e
+        return None
+
+
+def valid_learner_id(learner_id: str) -> bool:
+    return bool(LEARNER_ID_RE.match(learner_id or ""))
+
+
+def _now(tz: str) -> dt.datetime:
+    return dt.datetime.now(ZoneInfo(tz)).replace(microsecond=0)
+
+
+class Store:
+    """The store API.  Safe to share between threads."""
+
+    def __init__(self, root: Path, *, display_root: Path | None = None):
+        self.root = Path(root).resolve()
+        self.display_root = Path(display_root).resolve() if display_root else self.root.parent
+        self.history = History(self.root)
+        self._cache: dict[Path, tuple[tuple[int, int], Any]] = {}
+        self._cache_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ paths
+
+    def _rel(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.display_root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def learner_dir(self, learner_id: str) -> Path:
+        if not valid_learner_id(learner_id):
+            raise UnknownLearner(f"identifiant d'apprenant·e invalide : {learner_id!r}")
+        return self.root / learner_id
+
+    def learner_ids(self) -> list[str]:
+        """Folders that hold a learner profile, sorted."""
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            p.name for p in self.root.iterdir()
+            if p.is_dir() and valid_learner_id(p.name) and (p / PROFILE_FILE).is_file()
+        )
+
+    def stray_dirs(self) -> list[Path]:
+        """Folders that are neither a learner, nor reserved, nor hidden."""
+        if not self.root.is_dir():
+            return []
+        out = []
+        for p in sorted(self.root.iterdir()):
+            if p.name.startswith((".", "_")) or not p.is_dir():
+                continue
+            if not valid_learner_id(p.name) or not (p / PROFILE_FILE).is_file():
+                out.append(p)
+        return out
+
+    # ------------------------------------------------------------------ cache
+
+    def _cached(self, path: Path, parse):
+        """Parse ``path`` once per (mtime, size)."""
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            raise
+        key = (st.st_mtime_ns, st.st_size)
+        with self._cache_lock:
+            hit = self._cache.get(path)
+            if hit and hit[0] == key:
+                return hit[1]
+        value = parse(path)
+        with self._cache_lock:
+            self._cache[path] = (key, value)
+        return value
+
+    # ------------------------------------------------------------------ reading
+
+    def _read_text(self, path: Path) -> str:
+        raw = path.read_bytes()
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise FrontMatterError("le fichier n'est pas encodé en UTF-8", line) from None
+
+    def organisation(self) -> tuple[Organisation, list[Problem]]:
+        path = self.root / ORGANISATION_FILE
+        if not path.exists():
+            return Organisation(), []
+        return self._cached(path, self._parse_organisation)
+
+    def _parse_organisation(self, path: Path) -> tuple[Organisation, list[Problem]]:
+        rel = self._rel(path)
+        try:
+            doc = load_yaml(self._read_text(path))
+        except FrontMatterError as exc:
+            return Organisation(), [Problem(rel, exc.line, exc.message)]
+        try:
+            return Organisation.model_validate(doc.data), []
+        except ValidationError as exc:
+            return Organisation(), _problems(rel, doc, from_validation_error(exc))
+
+    def settings(self) -> Organisation:
+        return self.organisation()[0]
+
+    def framework_ids(self) -> list[str]:
+        d = self.root / FRAMEWORKS_DIR
+        if not d.is_dir():
+            return []
+        return sorted(p.stem for p in d.glob("*.yml") if not p.name.startswith("."))
+
+    def framework(self, framework_id: str) -> tuple[Framework | None, list[Problem]]:
+        if not LEARNER_ID_RE.match(framework_id or ""):
+            return None, []
+        path = self.root / FRAMEWORKS_DIR / f"{framework_id}.yml"
+        if not path.is_file():
+            return None, []
+        return self._cached(path, self._parse_framework)
+
+    def _parse_framework(self, path: Path) -> tuple[Framework | None, list[Problem]]:
+        rel = self._rel(path)
+        try:
+            doc = load_yaml(self._read_text(path))
+        except FrontMatterError as exc:
+            return None, [Problem(rel, exc.line, exc.message)]
+        try:
+            fw = Framework.model_validate(doc.data)
+        except ValidationError as exc:
+            return None, _problems(rel, doc, from_validation_error(exc))
+        if fw.id != path.stem:
+            return None, [Problem(rel, doc.line_of(("id",)),
+                                  f"id : « {fw.id} » ne correspond pas au nom du fichier ({path.stem})")]
+        return fw, []
+
+    def frameworks(self) -> dict[str, Framework]:
+        out = {}
+        for fid in self.framework_ids():
+            fw, _ = self.framework(fid)
+            if fw is not None:
+                out[fid] = fw
+        return out
+
+    def _parse_profile(self, path: Path) -> tuple[LearnerProfile | None, str, list[Problem]]:
+        rel = self._rel(path)
+        try:
+            doc = parse_front_matter(self._read_text(path))
+        except FrontMatterError as exc:
+            return None, "", [Problem(rel, exc.line, exc.message)]
+        try:
+            profile = LearnerProfile.model_validate(doc.data)
+        except ValidationError as exc:
+            return None, doc.body, _problems(rel, doc, from_validation_error(exc))
+        if profile.id != path.parent.name:
+            return None, doc.body, [
+                Problem(rel, doc.line_of(("id",)),
+                        f"id : « {profile.id} » ne correspond pas au dossier ({path.parent.name})")
+            ]
+        return profile, doc.body, []
+
+    def _parse_entry(self, path: Path) -> tuple[EntryBase | None, str, Document | None, list[Problem]]:
+        rel = self._rel(path)
+        try:
+            doc = parse_front_matter(self._read_text(path))
+        except FrontMatterError as exc:
+            return None, "", None, [Problem(rel, exc.line, exc.message)]
+        errors = reserved_key_errors(doc.data)
+        if errors:
+            return None, doc.body, doc, _problems(rel, doc, errors)
+        try:
+            entry = ENTRY_ADAPTER.validate_python(doc.data)
+        except ValidationError as exc:
+            return None, doc.body, doc, _problems(rel, doc, from_validation_error(exc))
+        if len(doc.body) > MAX_BODY:
+            return None, doc.body, doc, [Problem(rel, doc.line_of(()), f"texte trop long (plus de {MAX_BODY} caractères)")]
+        return entry, doc.body, doc, []
+
+    def entry_paths(self, learner_id: str) -> list[Path]:
+        d = self.learner_dir(learner_id) / "entries"
+        if not d.is_dir():
+            return []
+        return sorted(p for p in d.iterdir() if not p.name.startswith(".") and p.is_file())
+
+    def file_names(self, learner_id: str) -> list[str]:
+        d = self.learner_dir(learner_id) / "files"
+        if not d.is_dir():
+            return []
+        return sorted(f"files/{p.name}" for p in d.iterdir() if not p.name.startswith(".") and p.is_file())
+
+    def load_learner(self, learner_id: str) -> LearnerRecord:
+        """Profile, framework and valid entries (date order) of a learner, with every problem."""
+        ldir = self.learner_dir(learner_id)
+        problems: list[Problem] = []
+        profile_path = ldir / PROFILE_FILE
+        if not profile_path.is_file():
+            raise UnknownLearner(f"apprenant·e inconnu·e : {learner_id}")
+        profile, profile_body, pprobs = self._cached(profile_path, self._parse_profile)
+        problems += pprobs
+        framework = None
+        if profile is not None:
+            framework, fprobs = self.framework(profile.framework)
+            if framework is None and not fprobs:
+                problems.append(Problem(self._rel(profile_path), _line(profile_path, "framework"),
+                                        f"framework : référentiel introuvable : {profile.framework}"))
+        files = self.file_names(learner_id)
+
+        parsed: list[tuple[Path, EntryBase, str, Document]] = []
+        for path in self.entry_paths(learner_id):
+            rel = self._rel(path)
+            if path.suffix != ".md":
+                problems.append(Problem(rel, None, "fichier inattendu dans entries/ (seuls les .md sont lus)"))
+                continue
+            entry, body, doc, eprobs = self._cached(path, self._parse_entry)
+            problems += eprobs
+            if entry is not None:
+                parsed.append((path, entry, body, doc))
+
+        by_id: dict[str, EntryBase] = {}
+        first_path: dict[str, Path] = {}
+        unique: list[tuple[Path, EntryBase, str, Document]] = []
+        for item in parsed:
+            path, entry, _, doc = item
+            if entry.id in by_id:
+                problems.append(Problem(self._rel(path), doc.line_of(("id",)),
+                                        f"id : identifiant déjà utilisé par {self._rel(first_path[entry.id])}"))
+                continue
+            by_id[entry.id] = entry
+            first_path[entry.id] = path
+            unique.append(item)
+
+        entries: list[StoredEntry] = []
+        for path, entry, body, doc in unique:
+            errors = check_entry(entry, framework=framework, others=by_id, files=files)
+            if errors:
+                problems += _problems(self._rel(path), doc, errors)
+                continue
+            entries.append(StoredEntry(entry, body, path.relative_to(self.root).as_posix()))
+        entries.sort(key=lambda e: (e.meta.date, e.meta.recorded, e.id))
+        return LearnerRecord(learner_id, profile, profile_body, framework, entries, files, problems)
+
+    def check(self) -> list[Problem]:
+        """Every problem in the store; never raises for a bad file."""
+        problems: list[Problem] = []
+        problems += self.organisation()[1]
+        for fid in self.framework_ids():
+            problems += self.framework(fid)[1]
+        fw_dir = self.root / FRAMEWORKS_DIR
+        if fw_dir.is_dir():
+            for p in sorted(fw_dir.iterdir()):
+                if p.is_file() and not p.name.startswith(".") and p.suffix != ".yml":
+                    problems.append(Problem(self._rel(p), None, "fichier inattendu (les référentiels sont des .yml)"))
+        for p in self.stray_dirs():
+            if not valid_learner_id(p.name):
+                problems.append(Problem(self._rel(p), None,
+                                        "nom de dossier invalide : minuscules, chiffres et tirets, "
+                                        "sans « _ » initial (ex. marie-durand)"))
+            else:
+                problems.append(Problem(self._rel(p / PROFILE_FILE), None, "profil learner.md manquant"))
+        seen: dict[str, str] = {}
+        for lid in self.learner_ids():
+            record = self.load_learner(lid)
+            problems += record.problems
+            for e in record.entries:
+                if e.id in seen:
+                    path = self.root / e.path
+                    problems.append(Problem(self._rel(path), _line(path, "id"),
+                                            f"id : identifiant déjà utilisé par {seen[e.id]}"))
+                else:
+                    seen[e.id] = self._rel(self.root / e.path)
+        return problems
+
+    # ------------------------------------------------------------------ writing
+
+    def prepare_entry(
+        self,
+        learner_id: str,
+        fields: dict[str, Any],
+        body: str = "",
+        *,
+        author: str,
+        role: str,
+        now: dt.datetime | None = None,
+        attachments: Sequence[str] = (),
+        record: LearnerRecord | None = None,
+    ) -> EntryBase:
+        """Validate user fields as a new entry (server keys added); raise InvalidInput."""
+        errors = [FieldError((k,), "défini par le serveur : ne pas le fournir")
+                  for k in SERVER_KEYS if k in fields]
+        errors += reserved_key_errors(fields)
+        if not isinstance(body, str):
+            errors.append(FieldError(("body",), "texte attendu"))
+        elif len(body) > MAX_BODY:
+            errors.append(FieldError(("body",), f"texte trop long (au plus {MAX_BODY} caractères)"))
+        if errors:
+            raise InvalidInput(errors)
+        settings = self.settings()
+        now = now or _now(settings.timezone)
+        data = dict(fields)
+        data["attachments"] = list(data.get("attachments") or []) + list(attachments)
+        if not data["attachments"]:
+            del data["attachments"]
+        data.update(id=str(ULID()), recorded=now.isoformat(), author=author, role=role)
+        if "type" not in data:
+            raise InvalidInput([FieldError(("type",), "clé obligatoire manquante")])
+        if data.get("type") not in ENTRY_TYPES:
+            raise InvalidInput([FieldError(("type",), f"type inconnu : {data.get('type')!r}")])
+        try:
+            entry = ENTRY_ADAPTER.validate_python(data)
+        except ValidationError as exc:
+            raise InvalidInput(from_validation_error(exc)) from None
+        record = record or self.load_learner(learner_id)
+        others = {e.id: e.meta for e in record.entries}
+        files = set(record.files) | set(attachments)
+        errors = check_entry(entry, framework=record.framework, others=others, files=files)
+        if errors:
+            raise InvalidInput(errors)
+        return entry
+
+    def append_entry(
+        self,
+        learner_id: str,
+        fields: dict[str, Any],
+        body: str = "",
+        *,
+        author: str,
+        role: str,
+        uploads: Sequence[tuple[str, bytes]] = (),
+        now: dt.datetime | None = None,
+    ) -> StoredEntry:
+        """Validate and write a new entry (and its uploaded files) in one commit.
+
+        Raises :class:`InvalidInput` (nothing written) or :class:`StoreError`.
+        """
+        record = self.load_learner(learner_id)
+        ldir = self.learner_dir(learner_id)
+        planned = [self._plan_upload(name, data, i) for i, (name, data) in enumerate(uploads)]
+        prepared = self.prepare_entry(
+            learner_id, fields, body, author=author, role=role, now=now,
+            attachments=[p for p, _ in planned], record=record,
+        )
+        text = render_front_matter(entry_to_data(prepared), body)
+        for _ in range(5):
+            name = f"{prepared.date.date().isoformat()}-{prepared.type}-{prepared.id[-8:].lower()}.md"
+            path = ldir / "entries" / name
+            if not path.exists():
+                break
+            prepared = prepared.model_copy(update={"id": str(ULID())})
+            text = render_front_matter(entry_to_data(prepared), body)
+        written: list[Path] = []
+        with self.history.lock():
+            try:
+                for rel_file, data in planned:
+                    target = ldir / rel_file
+                    atomic.create_new(target, data)
+                    written.append(target)
+                atomic.create_new(path, text.encode("utf-8"))
+                written.append(path)
+            except FileExistsError:
+                self._undo(written)
+                raise StoreError("un fichier du même nom existe déjà : réessayez") from None
+            except OSError as exc:
+                self._undo(written)
+                raise StoreError(_os_message(exc)) from None
+            rel_paths = [p.relative_to(self.root).as_posix() for p in written]
+            message = f"{learner_id} : {prepared.label.lower()} « {prepared.title} » ({author})"
+            self.history.commit(rel_paths, author=author, message=message)
+        return StoredEntry(prepared, body.strip("\n"), path.relative_to(self.root).as_posix())
+
+    def _plan_upload(self, name: str, data: bytes, index: int) -> tuple[str, bytes]:
+        loc = ("attachments", index)
+        limit = int(self.settings().uploads.max_mb * 1024 * 1024)
+        if len(data) > limit:
+            raise InvalidInput([FieldError(loc, f"fichier trop volumineux ({len(data) / 1048576:.1f} Mo ; "
+                                                f"au plus {limit / 1048576:.0f} Mo)")])
+        if not data:
+            raise InvalidInput([FieldError(loc, "fichier vide")])
+        try:
+            mime = sniff(data)
+            if mime is None:
+                raise InvalidInput([FieldError(loc, f"type de fichier non accepté (acceptés : {allowed_labels()})")])
+            stored = stored_name(name, mime)
+        except AttachmentError as exc:
+            raise InvalidInput([FieldError(loc, exc.error.message)]) from None
+        short = str(ULID())[-8:].lower()
+        return f"files/{short}-{stored}", data
+
+    def save_attachment(self, learner_id: str, name: str, data: bytes, *, author: str) -> str:
+        """Store one file on its own (API upload); returns ``files/<name>`` to cite in an entry."""
+        self.load_learner(learner_id)
+        rel_file, data = self._plan_upload(name, data, 0)
+        target = self.learner_dir(learner_id) / rel_file
+        with self.history.lock():
+            try:
+                atomic.create_new(target, data)
+            except OSError as exc:
+                raise StoreError(_os_message(exc)) from None
+            self.history.commit([target.relative_to(self.root).as_posix()], author=author,
+                                message=f"{learner_id} : pièce jointe {rel_file} ({author})")
+        return rel_file
+
+    def _undo(self, written: Iterable[Path]) -> None:
+        for p in written:
+            p.unlink(missing_ok=True)
+
+    def write_profile(self, profile: LearnerProfile, body: str, *, author: str, message: str) -> None:
+        """Create or replace a learner's profile (profiles are not entries: they may change)."""
+        errors: list[FieldError] = []
+        fw, _ = self.framework(profile.framework)
+        if fw is None:
+            errors.append(FieldError(("framework",), f"référentiel introuvable : {profile.framework}"))
+        if errors:
+            raise InvalidInput(errors)
+        path = self.learner_dir(profile.id) / PROFILE_FILE
+        data = profile.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
+        data = {k: v for k, v in data.items() if v not in ([],)}
+        with self.history.lock():
+            try:
+                atomic.replace(path, render_front_matter(data, body).encode("utf-8"))
+            except OSError as exc:
+                raise StoreError(_os_message(exc)) from None
+            self.history.commit([path.relative_to(self.root).as_posix()], author=author, message=message)
+        with self._cache_lock:
+            self._cache.pop(path, None)
+
+    def recover(self) -> list[str]:
+        """Commit entry and attachment files a crash left written but not committed.
+
+        Each entry is committed as its own author (from its front matter);
+        returns the recovered paths.  Modified tracked files are left alone:
+        that is tampering, for ``livret verify`` to report.
+        """
+        if not self.history.enabled:
+            return []
+        recovered = []
+        with self.history.lock():
+            for rel in self.history.untracked():
+                parts = rel.split("/")
+                if len(parts) != 3 or parts[1] not in ("entries", "files") or parts[2].startswith("."):
+                    continue
+                author = "livret"
+                if parts[1] == "entries":
+                    entry, _, _, probs = self._parse_entry(self.root / rel)
+                    if entry is None:
+                        continue
+                    author = entry.author
+                self.history.commit([rel], author=author, message=f"{parts[0]} : reprise après interruption ({rel})")
+                recovered.append(rel)
+        atomic.clean_temporary(self.root)
+        return recovered
+
+
+def _os_message(exc: OSError) -> str:
+    import errno
+
+    if exc.errno == errno.ENOSPC:
+        return "disque plein : l'entrée n'a pas été enregistrée, rien n'a été modifié"
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return "le dépôt des portfolios est en lecture seule : l'entrée n'a pas été enregistrée"
+    return f"écriture impossible ({exc.strerror}) : l'entrée n'a pas été enregistrée"
+
+
+def _problems(rel: str, doc: Document, errors: Iterable[FieldError]) -> list[Problem]:
+    out = []
+    for e in errors:
+        msg = f"{e.field} : {e.message}" if e.loc else e.message
+        out.append(Problem(rel, doc.line_of(e.loc), msg))
+    return out
+
+
+def _line(path: Path, key: str) -> int | None:
+    try:
+        for i, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
+            if line.startswith(f"{key}:"):
+                return i
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
+
+
+__all__ = [
+    "Store",
+    "StoreError",
+    "UnknownLearner",
+    "StoredEntry",
+    "LearnerRecord",
+    "valid_learner_id",
+    "ALLOWED_TYPES",
+]

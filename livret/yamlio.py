@@ -1,0 +1,235 @@
+"""Reading and writing YAML and Markdown-with-front-matter files.
+
+Two pitfalls of YAML 1.1 (PyYAML's default) bite hand-edited portfolios:
+``10:00`` becomes the integer 600 and ``2026-03-01`` becomes a ``date``
+object, while ``no`` becomes ``False``.  livret reads and writes YAML with
+the YAML 1.2 *core* schema instead: scalars are strings unless they are
+plainly ``true``/``false``, ``null``, a decimal integer or a float.  Dates and
+times are therefore always strings, and the schema parses them.
+
+Every loaded document also yields a map from key paths to line numbers, so
+that a problem found by the schema can be reported as ``path:line: message``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "FrontMatterError",
+    "Document",
+    "load_yaml",
+    "dump_yaml",
+    "parse_front_matter",
+    "render_front_matter",
+]
+
+
+class CoreLoader(yaml.SafeLoader):
+    """SafeLoader restricted to the YAML 1.2 core schema."""
+
+
+class CoreDumper(yaml.SafeDumper):
+    """SafeDumper matching :class:`CoreLoader` (no timestamps, no sexagesimals)."""
+
+
+def _core_resolvers(cls: type) -> None:
+    cls.yaml_implicit_resolvers = {}
+    cls.add_implicit_resolver(
+        "tag:yaml.org,2002:bool",
+        re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+        list("tTfF"),
+    )
+    cls.add_implicit_resolver(
+        "tag:yaml.org,2002:int",
+        re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+        list("-+0123456789"),
+    )
+    cls.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(
+            r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+        ),
+        list("-+0123456789."),
+    )
+    cls.add_implicit_resolver(
+        "tag:yaml.org,2002:null",
+        re.compile(r"^(?:~|null|Null|NULL|)$"),
+        ["~", "n", "N", ""],
+    )
+
+
+_core_resolvers(CoreLoader)
+_core_resolvers(CoreDumper)
+
+
+def _construct_int(loader: CoreLoader, node: yaml.ScalarNode) -> int:
+    text = loader.construct_scalar(node)
+    return int(text, 0) if text.startswith(("0o", "0x")) else int(text)
+
+
+CoreLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+_YAML11 = yaml.resolver.Resolver()
+_SAFE_YAML11_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"}
+
+
+def _str_representer(dumper: CoreDumper, data: str) -> yaml.Node:
+    if "\n" in data:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+    # Quote what a YAML 1.1 reader (PyYAML's default, many tools) would not read
+    # back as text: ``10:00`` (a number there), ``yes``, ``on``...
+    tag = _YAML11.resolve(yaml.ScalarNode, data, (True, False))
+    style = "'" if tag not in _SAFE_YAML11_TAGS else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+CoreDumper.add_representer(str, _str_representer)
+
+
+@dataclass
+class FrontMatterError(Exception):
+    """A file that cannot be read as YAML front matter; ``line`` is 1-based."""
+
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass
+class Document:
+    """A parsed file: its data, its Markdown body and the lines of its keys."""
+
+    data: dict[str, Any]
+    body: str = ""
+    lines: dict[tuple[Any, ...], int] = field(default_factory=dict)
+
+    def line_of(self, loc: tuple[Any, ...]) -> int | None:
+        """The line of the deepest known key on ``loc`` (a schema error location)."""
+        loc = tuple(loc)
+        while loc:
+            if loc in self.lines:
+                return self.lines[loc]
+            loc = loc[:-1]
+        return self.lines.get(())
+
+
+def _line_map(node: yaml.Node, offset: int) -> dict[tuple[Any, ...], int]:
+    lines: dict[tuple[Any, ...], int] = {(): node.start_mark.line + 1 + offset}
+
+    def walk(n: yaml.Node, path: tuple[Any, ...]) -> None:
+        if isinstance(n, yaml.MappingNode):
+            for key, value in n.value:
+                if isinstance(key, yaml.ScalarNode):
+                    sub = path + (key.value,)
+                    lines[sub] = key.start_mark.line + 1 + offset
+                    walk(value, sub)
+        elif isinstance(n, yaml.SequenceNode):
+            for i, item in enumerate(n.value):
+                sub = path + (i,)
+                lines[sub] = item.start_mark.line + 1 + offset
+                walk(item, sub)
+
+    walk(node, ())
+    return lines
+
+
+def _duplicate_keys(node: yaml.Node, offset: int) -> list[FrontMatterError]:
+    found = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:
+                    found.append(
+                        FrontMatterError(
+                            f"clé « {key.value} » en double", key.start_mark.line + 1 + offset
+                        )
+                    )
+                seen.add(key.value)
+            found.extend(_duplicate_keys(value, offset))
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            found.extend(_duplicate_keys(item, offset))
+    return found
+
+
+def load_yaml(text: str, *, line_offset: int = 0) -> Document:
+    """Parse one YAML mapping; raise :class:`FrontMatterError` with a line number."""
+    try:
+        node = yaml.compose(text, Loader=CoreLoader)
+        if node is None:
+            return Document({}, lines={(): 1 + line_offset})
+        duplicates = _duplicate_keys(node, line_offset)
+        if duplicates:
+            raise duplicates[0]
+        data = CoreLoader(text).get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 + line_offset if mark else None
+        problem = exc.problem or exc.context or "erreur de syntaxe"
+        raise FrontMatterError(f"YAML invalide : {problem}", line) from None
+    except yaml.YAMLError as exc:  # pragma: no cover - non-marked errors are rare
+        raise FrontMatterError(f"YAML invalide : {exc}", None) from None
+    if not isinstance(data, dict):
+        raise FrontMatterError(
+            "le YAML doit être un dictionnaire de clés (clé: valeur)", node.start_mark.line + 1 + line_offset
+        )
+    for key in data:
+        if not isinstance(key, str):
+            raise FrontMatterError(f"clé non textuelle : {key!r}", _line_map(node, line_offset).get(()))
+    return Document(data, lines=_line_map(node, line_offset))
+
+
+_BOUNDARY = re.compile(r"^---[ \t]*$")
+
+
+def parse_front_matter(text: str) -> Document:
+    """Split a Markdown file into YAML front matter and body.
+
+    The file must start with a ``---`` line and the front matter ends at the
+    next ``---`` line.  Line numbers in the result are lines of the file.
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    lines = text.split("\n")
+    if not lines or not _BOUNDARY.match(lines[0].rstrip("\r")):
+        raise FrontMatterError("pas d'en-tête YAML : le fichier doit commencer par une ligne « --- »", 1)
+    for i in range(1, len(lines)):
+        if _BOUNDARY.match(lines[i].rstrip("\r")):
+            break
+    else:
+        raise FrontMatterError("en-tête YAML non fermé : ligne « --- » finale manquante", 1)
+    doc = load_yaml("\n".join(lines[1:i]), line_offset=1)
+    body = "\n".join(lines[i + 1 :])
+    doc.body = body.lstrip("\r\n")
+    return doc
+
+
+def dump_yaml(data: dict[str, Any]) -> str:
+    """Dump a mapping as YAML, keeping the key order."""
+    return yaml.dump(
+        data,
+        Dumper=CoreDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=100,
+    )
+
+
+def render_front_matter(data: dict[str, Any], body: str) -> str:
+    """The text of a Markdown file with ``data`` as its front matter."""
+    body = body.strip("\n")
+    text = "---\n" + dump_yaml(data) + "---\n"
+    if body:
+        text += "\n" + body + "\n"
+    return text

@@ -1,0 +1,97 @@
+"""Build real livret projects in a temporary folder (no mocks: real files, real git)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+from typing import Any
+
+from livret.history import History
+from livret.project import Project
+from livret.schema import LearnerProfile
+from livret.yamlio import dump_yaml, render_front_matter
+
+REPO = Path(__file__).resolve().parent.parent
+PARIS = dt.timezone(dt.timedelta(hours=1))
+
+SMALL_FRAMEWORK: dict[str, Any] = {
+    "id": "mini",
+    "title": "Référentiel de test",
+    "scale": {
+        "values": [
+            {"value": "1", "label": "Débutant"},
+            {"value": "2", "label": "En progression"},
+            {"value": "3", "label": "Maîtrisé"},
+            {"value": "4", "label": "Expert"},
+        ],
+        "acquired": "3",
+    },
+    "blocks": [
+        {"code": "A", "title": "Accueillir", "competencies": [
+            {"code": "A1", "title": "Préparer l'arrivée"},
+            {"code": "A2", "title": "Présenter l'organisation"},
+        ]},
+        {"code": "B", "title": "Suivre", "competencies": [
+            {"code": "B1", "title": "Conduire un entretien de suivi"},
+            {"code": "B2", "title": "Prévenir le décrochage"},
+        ]},
+    ],
+}
+
+
+def when(day: str, hour: int = 10) -> str:
+    """An ISO date-time in Paris winter time."""
+    d = dt.date.fromisoformat(day)
+    return dt.datetime(d.year, d.month, d.day, hour, tzinfo=PARIS).isoformat()
+
+
+def make_project(root: Path, *, git: bool = True, learners: tuple[str, ...] = ("alice", "bob"),
+                 with_site: bool = True) -> Project:
+    """A small valid project: one framework, learners with no entries yet.
+
+    ``alice`` is tutored by ``tina`` (tutor) and has company tutor ``carl``;
+    ``bob`` is tutored by ``tom``.  Learner accounts have the learner's id.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    if with_site:
+        scaffold = REPO / "livret" / "scaffold"
+        for name in ("mkdocs.yml", "site_src"):
+            src = scaffold / name
+            if src.is_dir():
+                shutil.copytree(src, root / name)
+            elif src.exists():
+                shutil.copy(src, root / name)
+    pf = root / "portfolios"
+    (pf / "_frameworks").mkdir(parents=True)
+    (pf / "_frameworks" / "mini.yml").write_text(dump_yaml(SMALL_FRAMEWORK), encoding="utf-8")
+    (pf / "_organisation.yml").write_text(dump_yaml({"name": "OF de test"}), encoding="utf-8")
+    for lid in learners:
+        tutor = "tina" if lid == "alice" else "tom"
+        profile = LearnerProfile(
+            id=lid, first_name=lid.capitalize(), last_name="Test", programme="Formation de test",
+            framework="mini", start=dt.date(2026, 1, 5), end=dt.date(2026, 12, 18),
+            work_study=lid == "alice", company={"name": "Entreprise Dupont"} if lid == "alice" else None,
+            account=lid, tutors=[tutor], company_tutors=["carl"] if lid == "alice" else [],
+        )
+        data = profile.model_dump(mode="json", exclude_none=True)
+        (pf / lid / "entries").mkdir(parents=True)
+        (pf / lid / "files").mkdir()
+        (pf / lid / "learner.md").write_text(render_front_matter(data, f"Objectifs de {lid}."), encoding="utf-8")
+    if git:
+        History(pf).init()
+    return Project.at(root)
+
+
+def meeting(**over: Any) -> dict[str, Any]:
+    data = {"type": "meeting", "date": when("2026-02-02"), "title": "Entretien de suivi",
+            "kind": "suivi", "modality": "presentiel", "duration": 45}
+    data.update(over)
+    return data
+
+
+def add(project: Project, learner: str, fields: dict[str, Any], body: str = "Texte.", *,
+        author: str = "tina", role: str = "tutor", **kw: Any):
+    """Append through the real store API with a fixed 'now' after every fixture date."""
+    now = dt.datetime(2026, 11, 20, 18, 0, tzinfo=PARIS)
+    return project.store.append_entry(learner, fields, body, author=author, role=role, now=now, **kw)
