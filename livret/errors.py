@@ -105,9 +105,9 @@ _MESSAGES = {
     "datetime_parsing": lambda e: "date et heure ISO 8601 attendues, ex. 2026-03-02T14:00:00+01:00",
     "datetime_from_date_parsing": lambda e: "date et heure ISO 8601 attendues, ex. 2026-03-02T14:00:00+01:00",
     "timezone_aware": lambda e: "le fuseau horaire manque (ex. +01:00 ou Z)",
-    "union_tag_invalid": lambda e: "type inconnu : attendu l'un de "
-    + str((e.get("ctx") or {}).get("expected_tags", "")).replace(" or ", " ou "),
-    "union_tag_not_found": lambda e: "clé « type » manquante",
+    "union_tag_invalid": lambda e: f"type inconnu « {e['ctx']['tag']} » : attendu l'un de "
+    + str(e["ctx"].get("expected_tags", "")).replace(" or ", " ou "),
+    "union_tag_not_found": lambda e: "clé obligatoire manquante",
 }
 
 
@@ -127,11 +127,13 @@ def from_validation_error(exc: ValidationError, *, prefix: tuple[Any, ...] = ())
         # Discriminated unions put the tag in the location: drop it.
         if loc and isinstance(loc[0], str) and loc[0] in _TAGS:
             loc = loc[1:]
+        if kind in ("union_tag_invalid", "union_tag_not_found"):
+            loc = loc + ("type",)
         if kind == "value_error":
             message = str(err.get("ctx", {}).get("error", err["msg"]))
         elif kind in _MESSAGES:
             message = _MESSAGES[kind](err)
-            if kind not in ("missing", "extra_forbidden", "union_tag_not_found"):
+            if kind not in ("missing", "extra_forbidden", "union_tag_not_found", "union_tag_invalid"):
                 message += _describe_input(err.get("input"))
         else:
             message = err["msg"]

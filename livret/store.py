@@ -165,7 +165,7 @@ class Store:
             return []
         out = []
         for p in sorted(self.root.iterdir()):
-            if p.name.startswith((".", "_")) or not p.is_dir():
+            if p.name.startswith(".") or p.name == FRAMEWORKS_DIR or not p.is_dir():
                 continue
             if not valid_learner_id(p.name) or not (p / PROFILE_FILE).is_file():
                 out.append(p)
@@ -365,7 +365,11 @@ class Store:
                 if p.is_file() and not p.name.startswith(".") and p.suffix != ".yml":
                     problems.append(Problem(self._rel(p), None, "fichier inattendu (les référentiels sont des .yml)"))
         for p in self.stray_dirs():
-            if not valid_learner_id(p.name):
+            if p.name.startswith("_"):
+                problems.append(Problem(self._rel(p), None,
+                                        "nom de dossier réservé (« _ » initial) : un dossier d'apprenant·e "
+                                        "s'écrit en minuscules, chiffres et tirets (ex. marie-durand)"))
+            elif not valid_learner_id(p.name):
                 problems.append(Problem(self._rel(p), None,
                                         "nom de dossier invalide : minuscules, chiffres et tirets, "
                                         "sans « _ » initial (ex. marie-durand)"))

@@ -1,0 +1,3 @@
+from livret.cli import main
+
+main()
