@@ -524,5 +524,9 @@ def entry_to_data(entry: EntryBase) -> dict[str, Any]:
     """Front-matter data of an entry: JSON types, no empty optional keys."""
     data = entry.model_dump(mode="json")
     keep = {"id", "type", "date", "recorded", "author", "role", "title", "visibility"}
+    if data.get("competencies"):
+        data["competencies"] = [
+            {k: v for k, v in rating.items() if v is not None} for rating in data["competencies"]
+        ]
     return {k: v for k, v in data.items() if k in keep or v not in (None, [], "")}
 
