@@ -29,8 +29,11 @@ __all__ = [
 ]
 
 
-class CoreLoader(yaml.SafeLoader):
-    """SafeLoader restricted to the YAML 1.2 core schema."""
+_FastSafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+
+
+class CoreLoader(_FastSafeLoader):  # type: ignore[misc,valid-type]
+    """SafeLoader (libyaml's parser when available) restricted to the YAML 1.2 core schema."""
 
 
 class CoreDumper(yaml.SafeDumper):
@@ -80,7 +83,13 @@ _YAML11 = yaml.resolver.Resolver()
 _SAFE_YAML11_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"}
 
 
+#: Line breaks other than \n: PyYAML writes them bare and reads them back as spaces or \n.
+_OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+
+
 def _str_representer(dumper: CoreDumper, data: str) -> yaml.Node:
+    if any(b in data for b in _OTHER_BREAKS):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')  # escaped
     if "\n" in data:
         return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
     # Quote what a YAML 1.1 reader (PyYAML's default, many tools) would not read
@@ -165,15 +174,21 @@ def _duplicate_keys(node: yaml.Node, offset: int) -> list[FrontMatterError]:
 def load_yaml(text: str, *, line_offset: int = 0) -> Document:
     """Parse one YAML mapping; raise :class:`FrontMatterError` with a line number."""
     try:
-        node = yaml.compose(text, Loader=CoreLoader)
-        if node is None:
-            return Document({}, lines={(): 1 + line_offset})
-        duplicates = _duplicate_keys(node, line_offset)
-        if duplicates:
-            raise duplicates[0]
-        data = CoreLoader(text).get_single_data()
+        loader = CoreLoader(text)
+        try:
+            node = loader.get_single_node()  # parse once: lines and data come from the same nodes
+            if node is None:
+                return Document({}, lines={(): 1 + line_offset})
+            duplicates = _duplicate_keys(node, line_offset)
+            if duplicates:
+                raise duplicates[0]
+            data = loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and (mark is None or mark.index >= len(text.rstrip())):
+            mark = exc.context_mark  # an unclosed bracket or quote: point at where it opened
         line = mark.line + 1 + line_offset if mark else None
         problem = exc.problem or exc.context or "erreur de syntaxe"
         raise FrontMatterError(f"YAML invalide : {problem}", line) from None
@@ -228,7 +243,7 @@ def dump_yaml(data: dict[str, Any]) -> str:
 
 def render_front_matter(data: dict[str, Any], body: str) -> str:
     """The text of a Markdown file with ``data`` as its front matter."""
-    body = body.strip("\n")
+    body = body.strip("\r\n")  # as parse_front_matter reads it back: a round trip keeps the text
     text = "---\n" + dump_yaml(data) + "---\n"
     if body:
         text += "\n" + body + "\n"
