@@ -1,5 +1,225 @@
-"""Commands of this topic are added to ``livret.cli.main`` here."""
+"""Interoperability commands: framework import/export, progression CSV, Open Badges.
+
+``livret framework import FILE --format moodle|mahara [--id ID] [--force]``
+writes ``portfolios/_frameworks/<id>.yml`` (committed when the store has
+git); ``livret framework export ID --format moodle -o FILE``;
+``livret export-progress -o FILE.csv [--learner ID]...``;
+``livret badges LEARNER -o DIR [--base-url URL]``;
+``livret token create USER [--label L]`` (the token on the last line), ``token list``, ``token revoke ID``.
+"""
 
 from __future__ import annotations
 
-from . import main  # noqa: F401
+import json
+import os
+import re
+from pathlib import Path
+
+import click
+
+from .. import atomic
+from ..accounts import Accounts
+from ..interop.badges import credentials
+from ..interop.frameworks import ImportFailed, ImportResult, write_framework
+from ..interop.mahara import read_mahara_matrix
+from ..interop.moodle import read_moodle_csv, write_moodle_csv
+from ..interop.progress_csv import progress_csv
+from ..project import Project
+from ..schema import USERNAME_RE
+from ..store import StoreError, UnknownLearner
+from ..tokens import TokenError, Tokens
+from . import main
+from .common import fail, root_option
+
+READERS = {"moodle": read_moodle_csv, "mahara": read_mahara_matrix}
+
+
+def cli_author() -> str:
+    """Who the history records for a command-line write: ``$USER`` when it is a valid username."""
+    user = (os.environ.get("USER") or "").lower()
+    return user if USERNAME_RE.match(user) else "admin"
+
+
+def _require_store(project: Project) -> None:
+    if not project.portfolios.is_dir():
+        fail(f"pas de dossier portfolios/ dans {project.root}", 2)
+
+
+def _write_output(output: str, data: bytes) -> None:
+    if output == "-":
+        click.get_binary_stream("stdout").write(data)
+        return
+    try:
+        atomic.replace(Path(output), data)
+    except OSError as exc:
+        fail(f"écriture impossible de {output} : {exc.strerror}")
+
+
+@main.group()
+def framework() -> None:
+    """Référentiels de compétences : import (Moodle, Mahara) et export (Moodle)."""
+
+
+@framework.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(sorted(READERS)), required=True,
+              help="moodle : CSV de l'outil d'import des référentiels ; mahara : fichier SmartEvidence .matrix")
+@click.option("--id", "fid", default=None, help="Identifiant du référentiel (par défaut : tiré de son nom).")
+@click.option("--force", is_flag=True, help="Remplacer un référentiel existant du même identifiant.")
+@root_option
+def import_framework(project: Project, file: Path, fmt: str, fid: str | None, force: bool) -> None:
+    """Importe un référentiel exporté de Moodle ou Mahara dans portfolios/_frameworks/."""
+    _require_store(project)
+    try:
+        result: ImportResult = READERS[fmt](file.read_bytes(), name=file.name, framework_id_=fid)
+    except ImportFailed as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        fail(f"{file.name} n'a pas été importé ({len(exc.problems)} problème(s)) ; rien n'a été écrit")
+    for warning in result.warnings:
+        click.echo(f"attention : {warning}", err=True)
+    for original, code in result.renamed.items():
+        click.echo(f"code adapté : « {original} » → {code}", err=True)
+    fw = result.framework
+    try:
+        path = write_framework(project.store, fw, author=cli_author(), force=force,
+                               message=f"Référentiel {fw.id} importé de {fmt.capitalize()} ({file.name})")
+    except StoreError as exc:
+        fail(str(exc))
+    count = len(fw.competencies())
+    click.echo(f"Référentiel {fw.id} importé : {len(fw.blocks)} bloc(s), {count} compétence(s), "
+               f"échelle de {len(fw.scale.values)} niveaux.")
+    click.echo(path.relative_to(project.root).as_posix())
+
+
+@framework.command("export")
+@click.argument("framework_id")
+@click.option("--format", "fmt", type=click.Choice(["moodle"]), default="moodle", show_default=True)
+@click.option("-o", "--output", required=True, help="Fichier CSV à écrire (« - » : sortie standard).")
+@root_option
+def export_framework(project: Project, framework_id: str, fmt: str, output: str) -> None:
+    """Exporte un référentiel au format CSV d'import de Moodle."""
+    _require_store(project)
+    fw, problems = project.store.framework(framework_id)
+    if fw is None:
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        fail(f"référentiel introuvable ou invalide : {framework_id}")
+    try:
+        text, warnings = write_moodle_csv(fw)
+    except ImportFailed as exc:
+        fail("; ".join(exc.problems))
+    for warning in warnings:
+        click.echo(f"attention : {warning}", err=True)
+    _write_output(output, text.encode("utf-8"))
+    if output != "-":
+        click.echo(f"Référentiel {fw.id} exporté pour Moodle : {output}")
+
+
+@main.command("export-progress")
+@click.option("-o", "--output", required=True, help="Fichier CSV à écrire (« - » : sortie standard).")
+@click.option("--learner", "learners", multiple=True, help="Seulement cet·te apprenant·e (répétable).")
+@root_option
+def export_progress(project: Project, output: str, learners: tuple[str, ...]) -> None:
+    """Progression de la cohorte en CSV (une ligne par apprenant·e et compétence, vue partagée)."""
+    _require_store(project)
+    store = project.store
+    ids = list(learners) or store.learner_ids()
+    records = []
+    for lid in ids:
+        try:
+            record = store.load_learner(lid)
+        except UnknownLearner as exc:
+            fail(str(exc))
+        if record.profile is None or record.framework is None:
+            click.echo(f"attention : {lid} ignoré·e (profil ou référentiel invalide : voir livret check)",
+                       err=True)
+            continue
+        records.append(record)
+    _write_output(output, progress_csv(records))
+    if output != "-":
+        click.echo(f"Progression de {len(records)} apprenant·e(s) : {output}")
+
+
+@main.command()
+@click.argument("learner")
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Dossier où écrire un fichier JSON par badge.")
+@click.option("--base-url", default=None,
+              help="Adresse publique de l'organisme (https://...) : identifiant de l'émetteur.")
+@root_option
+def badges(project: Project, learner: str, out_dir: Path, base_url: str | None) -> None:
+    """Open Badges 3.0 (non signés) des compétences acquises d'un·e apprenant·e."""
+    _require_store(project)
+    if base_url is not None and not re.fullmatch(r"https?://[^\s\"'<>]+", base_url):
+        fail("--base-url : adresse http(s) attendue, ex. https://formation.example.org")
+    try:
+        record = project.store.load_learner(learner)
+    except UnknownLearner as exc:
+        fail(str(exc))
+    if record.profile is None or record.framework is None:
+        fail(f"{learner} : profil ou référentiel invalide (voir livret check)")
+    documents = credentials(record, project.store.settings(), base_url=base_url)
+    if not documents:
+        click.echo(f"{learner} : aucune compétence acquise (vue partagée) : aucun badge produit.")
+        return
+    for name, document in documents:
+        data = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+        try:
+            atomic.replace(out_dir / name, data.encode("utf-8"))
+        except OSError as exc:
+            fail(f"écriture impossible dans {out_dir} : {exc.strerror}")
+    click.echo(f"{len(documents)} badge(s) Open Badges 3.0 pour {learner} dans {out_dir}")
+
+
+@main.group()
+def token() -> None:
+    """Jetons personnels d'accès à l'API JSON (/api/v1)."""
+
+
+@token.command("create")
+@click.argument("username")
+@click.option("--label", default="", help="À quoi sert ce jeton (ex. « export LMS »).")
+@root_option
+def token_create(project: Project, username: str, label: str) -> None:
+    """Crée un jeton pour un compte ; le jeton est affiché une seule fois, en dernière ligne."""
+    user = Accounts.for_project(project).get(username)
+    if user is None:
+        fail(f"compte inconnu : {username} (livret user add)")
+    if user.disabled:
+        fail(f"le compte {username} est désactivé")
+    try:
+        info, secret = Tokens.for_project(project).create(username, label)
+    except TokenError as exc:
+        fail(str(exc))
+    click.echo(f"Jeton n° {info.id} créé pour {username} ({user.role_label}).")
+    click.echo("Copiez-le maintenant : il ne sera plus affiché. Usage : Authorization: Bearer <jeton>")
+    click.echo(secret)
+
+
+@token.command("list")
+@click.option("--user", "username", default=None, help="Seulement les jetons de ce compte.")
+@root_option
+def token_list(project: Project, username: str | None) -> None:
+    """Liste les jetons (jamais leur valeur : seulement leur début)."""
+    tokens = Tokens.for_project(project).list(username)
+    if not tokens:
+        click.echo("Aucun jeton.")
+        return
+    for t in tokens:
+        state = "actif" if t.active else f"révoqué le {t.revoked[:10]}"
+        used = f"utilisé le {t.last_used[:10]}" if t.last_used else "jamais utilisé"
+        label = f" « {t.label} »" if t.label else ""
+        click.echo(f"{t.id}\t{t.username}\t{t.shown}{label}\tcréé le {t.created[:10]}\t{used}\t{state}")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@root_option
+def token_revoke(project: Project, token_id: int) -> None:
+    """Révoque un jeton (il n'authentifie plus personne, immédiatement)."""
+    try:
+        info = Tokens.for_project(project).revoke(token_id)
+    except TokenError as exc:
+        fail(str(exc))
+    click.echo(f"Jeton n° {info.id} de {info.username} révoqué.")

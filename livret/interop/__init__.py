@@ -1,0 +1,12 @@
+"""Interoperability: what other tools export and import.
+
+- :mod:`.moodle`: Moodle's competency framework CSV (tool_lpimportcsv), both ways.
+- :mod:`.mahara`: Mahara's SmartEvidence ``.matrix`` JSON (import).
+- :mod:`.frameworks`: what both importers share: the result type, codes,
+  and writing a framework into the store.
+- :mod:`.htmltext`: HTML descriptions turned into plain Markdown.
+- :mod:`.progress_csv`: the cohort progression CSV.
+- :mod:`.badges`: Open Badges 3.0 credentials for acquired competencies.
+
+Nothing here imports Flask: the CLI and the API both call these functions.
+"""
