@@ -59,10 +59,24 @@ def effective(entries: Iterable[StoredEntry]) -> list[StoredEntry]:
 
 
 def for_audience(entries: Iterable[StoredEntry], audience: str) -> list[StoredEntry]:
-    """``shared`` drops every ``staff`` entry; ``staff`` keeps everything."""
+    """``shared`` drops every ``staff`` entry; ``staff`` keeps everything.
+
+    ``shared`` also drops every version that a ``staff`` entry corrects,
+    directly or further down the chain: a tutor who moves a text to the
+    staff view by a correction withdraws its earlier versions from the
+    shared view too (they would otherwise show again, uncorrected).
+    """
+    entries = list(entries)
     if audience == "staff":
-        return list(entries)
-    return [e for e in entries if e.visibility == "shared"]
+        return entries
+    by_id = {e.id: e for e in entries}
+    withdrawn: set[str] = set()
+    for e in entries:
+        current = e if e.visibility == "staff" else None
+        while current is not None and current.meta.corrects and current.meta.corrects not in withdrawn:
+            withdrawn.add(current.meta.corrects)
+            current = by_id.get(current.meta.corrects)
+    return [e for e in entries if e.visibility == "shared" and e.id not in withdrawn]
 
 
 def corrections_of(entries: Sequence[StoredEntry], entry_id: str) -> list[StoredEntry]:
