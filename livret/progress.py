@@ -11,8 +11,9 @@ Conventions (documented in docs/format.md):
   latest version counts.
 - The official level of a competency is the latest *assessment*; the
   positioning level is the latest *positioning*; the self-assessed level is
-  the latest *reflection* that rates it; company feedback gives an observed
-  level.
+  the latest *reflection* that rates it; the follow-up level is the latest
+  level a tutor gave in a *meeting* or *feedback* (what the tutor sees
+  between assessments); company feedback gives an observed level.
 - A *contact* is a meeting, a tutor's feedback, a positioning or an
   assessment: a dated trace of the tutor's follow-up.
 - An action plan or an alert is updated by later entries of its type with
@@ -40,6 +41,8 @@ CONTACT_TYPES = ("meeting", "feedback", "positioning", "assessment")
 LEVEL_SOURCES = {
     "positioning": "positionnement",
     "reflection": "auto-évaluation",
+    "meeting": "suivi du tuteur",
+    "feedback": "suivi du tuteur",
     "assessment": "évaluation",
     "company-feedback": "observation entreprise",
 }
@@ -125,6 +128,7 @@ class CompetencyView:
     block_title: str
     positioning: LevelEvent | None = None
     self_assessed: LevelEvent | None = None
+    followup: LevelEvent | None = None  # latest level a tutor gave in a meeting or feedback
     assessed: LevelEvent | None = None
     observed: LevelEvent | None = None
     acquired: bool = False
@@ -154,6 +158,8 @@ def competency_views(framework: Framework, entries: Iterable[StoredEntry]) -> li
                     view.positioning = event
                 elif e.type == "reflection":
                     view.self_assessed = event
+                elif e.type in ("meeting", "feedback"):
+                    view.followup = event
                 elif e.type == "assessment":
                     view.assessed = event
                 elif e.type == "company-feedback":
