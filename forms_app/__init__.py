@@ -1,0 +1,91 @@
+"""The livret web app: sign-in, dashboards, entry forms, built portfolios.
+
+Views never touch files: they call the core's store API
+(:mod:`livret.store`), the access policy (:mod:`livret.access`) and the
+derived views (:mod:`livret.progress`).  Accounts are in the instance
+database (:mod:`livret.accounts`); sites are rebuilt in the background
+(:mod:`livret.rebuild`).
+
+Adding a blueprint (share links, the JSON API...): write a module in this
+package that defines ``bp`` (a :class:`flask.Blueprint`) and add its name to
+:data:`BLUEPRINT_MODULES`.  Auth helpers (``current_user``,
+``login_required``, ``learner_or_404_403``...) are in :mod:`forms_app.auth`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+
+from livret.accounts import Accounts
+from livret.project import Project
+from livret.rebuild import RebuildWorker
+
+from . import errors, filters, security
+from .state import Livret
+
+#: Modules of this package that define a blueprint ``bp``, registered in this order.
+BLUEPRINT_MODULES: list[str] = ["auth", "dashboard", "entries", "portfolio", "share", "api", "api_tokens"]
+
+csrf = CSRFProtect()
+babel = Babel()
+
+
+def create_app(project_root: Path | str, *, testing: bool = False, config: dict[str, Any] | None = None) -> Flask:
+    """The app for the project at ``project_root``.
+
+    ``config`` overrides settings; livret's own keys:
+
+    - ``LIVRET_REBUILD`` (default: True, False when ``testing``): rebuild
+      learners' sites in a background thread after each submit.
+    """
+    project = Project.at(project_root)
+    project.instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    app = Flask(__name__, instance_path=str(project.instance), instance_relative_config=False)
+    settings = project.store.settings()
+    max_upload = int(settings.uploads.max_mb * 1024 * 1024)
+    app.config.update(
+        TESTING=testing,
+        SECRET_KEY=security.load_secret_key(project.instance),
+        SESSION_COOKIE_NAME="livret_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=security.https_forced(),
+        PERMANENT_SESSION_LIFETIME=12 * 3600,
+        # One request carries at most a few attachments: the per-file limit is
+        # checked by the store (with a message next to the field); this one
+        # refuses a huge body before it is read.
+        MAX_CONTENT_LENGTH=3 * max_upload + 1024 * 1024,
+        MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        WTF_CSRF_SSL_STRICT=True,
+        BABEL_DEFAULT_LOCALE="fr",
+        BABEL_DEFAULT_TIMEZONE=settings.timezone,
+        LIVRET_REBUILD=not testing,
+    )
+    if config:
+        app.config.update(config)
+    security.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=lambda: "fr", timezone_selector=lambda: settings.timezone)
+    filters.init_app(app)
+    errors.init_app(app)
+
+    worker = RebuildWorker(project) if app.config["LIVRET_REBUILD"] else None
+    accounts = Accounts.for_project(project)
+    accounts.db.keep_open()  # see InstanceDB.keep_open: requests keep working on a full disk
+    app.extensions["livret"] = Livret(project=project, accounts=accounts, rebuild=worker)
+    for name in BLUEPRINT_MODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        app.register_blueprint(module.bp)
+
+    if project.portfolios.is_dir():
+        project.store.recover()
+    if worker is not None:
+        worker.start()
+    return app

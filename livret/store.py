@@ -18,7 +18,9 @@ an existing one, and committed to the store's git history when there is one.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import os
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +34,7 @@ from ulid import ULID
 from . import atomic
 from .attachments import ALLOWED_TYPES, AttachmentError, allowed_labels, sniff, stored_name
 from .errors import FieldError, InvalidInput, Problem, from_validation_error
-from .history import History
+from .history import History, HistoryError
 from .schema import (
     ENTRY_ADAPTER,
     ENTRY_TYPES,
@@ -136,6 +138,8 @@ class Store:
         self.history = History(self.root)
         self._cache: dict[Path, tuple[tuple[int, int], Any]] = {}
         self._cache_lock = threading.Lock()
+        #: learner id -> (signature of its files, record): see :meth:`load_learner`.
+        self._records: dict[str, tuple[tuple, LearnerRecord]] = {}
 
     # ------------------------------------------------------------------ paths
 
@@ -302,8 +306,61 @@ class Store:
             return []
         return sorted(f"files/{p.name}" for p in d.iterdir() if not p.name.startswith(".") and p.is_file())
 
+    def profile(self, learner_id: str) -> LearnerProfile | None:
+        """Only the learner's profile (None if invalid): cheap, for access checks on every request."""
+        path = self.learner_dir(learner_id) / PROFILE_FILE
+        if not path.is_file():
+            raise UnknownLearner(f"apprenant·e inconnu·e : {learner_id}")
+        return self._cached(path, self._parse_profile)[0]
+
+    def _signature(self, learner_id: str) -> tuple:
+        """What a learner's record is made of: names, sizes and dates of its files and of its framework.
+
+        Cheap (one directory scan per folder, no parsing), so that a page
+        listing a thousand learners does not validate forty thousand entries
+        again on every request.
+        """
+        ldir = self.learner_dir(learner_id)
+        try:
+            st = os.stat(ldir / PROFILE_FILE)
+        except FileNotFoundError:
+            return ()
+        profile = self._cached(ldir / PROFILE_FILE, self._parse_profile)[0]
+        framework: tuple = ()
+        if profile is not None:
+            try:
+                fst = os.stat(self.root / FRAMEWORKS_DIR / f"{profile.framework}.yml")
+                framework = (profile.framework, fst.st_mtime_ns, fst.st_size)
+            except OSError:
+                pass
+        folders = []
+        for sub in ("entries", "files"):
+            try:
+                with os.scandir(ldir / sub) as it:
+                    folders.append(tuple(sorted((e.name, e.stat().st_mtime_ns, e.stat().st_size)
+                                                for e in it if not e.name.startswith("."))))
+            except FileNotFoundError:
+                folders.append(())
+        return (st.st_mtime_ns, st.st_size, framework, *folders)
+
     def load_learner(self, learner_id: str) -> LearnerRecord:
-        """Profile, framework and valid entries (date order) of a learner, with every problem."""
+        """Profile, framework and valid entries (date order) of a learner, with every problem.
+
+        Read again only when one of its files changed (see :meth:`_signature`);
+        each caller gets its own lists.
+        """
+        signature = self._signature(learner_id)
+        with self._cache_lock:
+            hit = self._records.get(learner_id)
+        if hit is None or hit[0] != signature or not signature:
+            hit = (signature, self._load_learner(learner_id))
+            with self._cache_lock:
+                self._records[learner_id] = hit
+        record = hit[1]
+        return dataclasses.replace(record, entries=list(record.entries), files=list(record.files),
+                                   problems=list(record.problems))
+
+    def _load_learner(self, learner_id: str) -> LearnerRecord:
         ldir = self.learner_dir(learner_id)
         problems: list[Problem] = []
         profile_path = ldir / PROFILE_FILE
@@ -466,8 +523,8 @@ class Store:
             prepared = prepared.model_copy(update={"id": str(ULID())})
             text = render_front_matter(entry_to_data(prepared), body)
         written: list[Path] = []
-        with self.history.lock():
-            try:
+        with self.history.writing():
+            try:  # new names, never replacing a file: no lock needed until the commit
                 for rel_file, data in planned:
                     target = ldir / rel_file
                     atomic.create_new(target, data)
@@ -480,10 +537,9 @@ class Store:
             except OSError as exc:
                 self._undo(written)
                 raise StoreError(_os_message(exc)) from None
-            rel_paths = [p.relative_to(self.root).as_posix() for p in written]
             message = f"{learner_id} : {prepared.label.lower()} « {prepared.title} » ({author})"
-            self.history.commit(rel_paths, author=author, message=message)
-        return StoredEntry(prepared, body.strip("\n"), path.relative_to(self.root).as_posix())
+            self._commit_or_undo(written, author=author, message=message)
+        return StoredEntry(prepared, body.strip("\r\n"), path.relative_to(self.root).as_posix())
 
     def _plan_upload(self, name: str, data: bytes, index: int) -> tuple[str, bytes]:
         loc = ("attachments", index)
@@ -508,14 +564,26 @@ class Store:
         self.load_learner(learner_id)
         rel_file, data = self._plan_upload(name, data, 0)
         target = self.learner_dir(learner_id) / rel_file
-        with self.history.lock():
+        with self.history.writing():
             try:
                 atomic.create_new(target, data)
             except OSError as exc:
                 raise StoreError(_os_message(exc)) from None
-            self.history.commit([target.relative_to(self.root).as_posix()], author=author,
-                                message=f"{learner_id} : pièce jointe {rel_file} ({author})")
+            self._commit_or_undo([target], author=author,
+                                 message=f"{learner_id} : pièce jointe {rel_file} ({author})")
         return rel_file
+
+    def _commit_or_undo(self, written: list[Path], *, author: str, message: str) -> None:
+        """Commit files just written (grouped with other threads' commits); if git fails
+        (a full disk...), remove them: all or nothing."""
+        rel_paths = [p.relative_to(self.root).as_posix() for p in written]
+        try:
+            self.history.commit_grouped(rel_paths, author=author, message=message)
+        except HistoryError as exc:
+            self._undo(written)
+            with self.history.lock():
+                self.history.git("reset", "-q", "--", *rel_paths, check=False)  # unstage what git add staged
+            raise StoreError(_history_message(exc)) from None
 
     def _undo(self, written: Iterable[Path]) -> None:
         for p in written:
@@ -551,8 +619,12 @@ class Store:
         if not self.history.enabled:
             return []
         recovered = []
-        with self.history.lock():
+        with self.history.writing(exclusive=True), self.history.lock():
+            self.history.clear_stale_locks()
             for rel in self.history.untracked():
+                if not (self.root / rel).exists():  # staged, then removed by a failed write
+                    self.history.git("reset", "-q", "--", rel, check=False)
+                    continue
                 parts = rel.split("/")
                 if len(parts) != 3 or parts[1] not in ("entries", "files") or parts[2].startswith("."):
                     continue
@@ -576,6 +648,17 @@ def _os_message(exc: OSError) -> str:
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return "le dépôt des portfolios est en lecture seule : l'entrée n'a pas été enregistrée"
     return f"écriture impossible ({exc.strerror}) : l'entrée n'a pas été enregistrée"
+
+
+def _history_message(exc: HistoryError) -> str:
+    import errno
+
+    text = str(exc)
+    if any(s in text for s in ("No space left", "Out of diskspace", "Disk quota")):
+        return _os_message(OSError(errno.ENOSPC, text))
+    if "Read-only file system" in text or "Permission denied" in text:
+        return _os_message(OSError(errno.EROFS, text))
+    return f"{text} : l'entrée n'a pas été enregistrée"
 
 
 def _problems(rel: str, doc: Document, errors: Iterable[FieldError]) -> list[Problem]:

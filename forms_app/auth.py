@@ -1,0 +1,218 @@
+"""Sign-in, sign-out and the authorization helpers every blueprint uses.
+
+A view that shows or changes a learner's data starts with
+``learner_or_404_403(learner_id)`` (or ``profile_or_404_403`` when the
+profile is enough) and, to write, ``require_write(profile, entry_type)``.
+Both abort with 403 *before* anything is read from the form or written, so a
+refused request changes nothing.
+
+The session (a signed cookie) holds the username and the account's
+``stamp``; the account is read again on every request, so disabling it or
+changing its password signs its sessions out at once.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+
+from livret.access import can_read, can_write
+from livret.accounts import AccountError, LoginRefused, User
+from livret.schema import LearnerProfile
+from livret.store import LearnerRecord, UnknownLearner, valid_learner_id
+
+from .state import livret
+
+bp = Blueprint("auth", __name__)
+
+
+# --------------------------------------------------------------------------
+# Helpers (imported by the other blueprints)
+# --------------------------------------------------------------------------
+
+
+def current_user() -> User | None:
+    return g.get("user")
+
+
+def login_required(view: Callable) -> Callable:
+    """Anonymous users are sent to the sign-in page, and back here afterwards."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if current_user() is None:
+            target = request.full_path if request.method == "GET" else None
+            return redirect(url_for("auth.login", next=target))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def roles_required(*roles: str) -> Callable:
+    """Signed in with one of ``roles``, else 403."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        @login_required
+        def wrapper(*args, **kwargs):
+            if current_user().role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _readable_or_403(profile: LearnerProfile | None) -> None:
+    user = current_user()
+    if user is None:
+        abort(401)
+    if profile is None:
+        # An invalid profile says nothing about assignments: only roles that
+        # read every learner may open it (to see what is wrong).
+        if user.role not in ("admin", "auditor"):
+            abort(403)
+        return
+    if not can_read(user.role, user.username, profile):
+        abort(403)
+
+
+def profile_or_404_403(learner_id: str) -> LearnerProfile | None:
+    """The learner's profile if the current user may read it; 404 unknown, 403 refused."""
+    if not valid_learner_id(learner_id):
+        abort(404)
+    try:
+        profile = livret().project.store.profile(learner_id)
+    except UnknownLearner:
+        abort(404)
+    _readable_or_403(profile)
+    return profile
+
+
+def learner_or_404_403(learner_id: str) -> LearnerRecord:
+    """The learner's whole record if the current user may read it; 404 unknown, 403 refused."""
+    profile_or_404_403(learner_id)
+    return livret().project.store.load_learner(learner_id)
+
+
+def require_write(profile: LearnerProfile | None, entry_type: str) -> None:
+    """403 unless the current user may append an entry of this type for this learner."""
+    user = current_user()
+    if user is None or profile is None or not can_write(user.role, user.username, profile, entry_type):
+        abort(403)
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site (never ``//host`` or a scheme): no open redirect."""
+    if not target or any(c.isspace() or ord(c) < 32 for c in target):
+        return None  # browsers drop tabs and newlines: "/\t/evil.example" would become "//evil.example"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+@bp.before_app_request
+def load_user() -> None:
+    g.user = None
+    username = session.get("user")
+    if not username:
+        return
+    user = livret().accounts.get(username)
+    if user is None or user.disabled or user.stamp != session.get("stamp"):
+        session.clear()
+        return
+    g.user = user
+
+
+@bp.app_context_processor
+def inject_user() -> dict:
+    return {"current_user": current_user()}
+
+
+# --------------------------------------------------------------------------
+# Views
+# --------------------------------------------------------------------------
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Identifiant"), render_kw={"autocomplete": "username", "autocapitalize": "none",
+                                                    "spellcheck": "false"})
+    password = PasswordField(_l("Mot de passe"), render_kw={"autocomplete": "current-password"})
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Mot de passe actuel"), render_kw={"autocomplete": "current-password"})
+    new = PasswordField(_l("Nouveau mot de passe"), render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("Nouveau mot de passe (confirmation)"), render_kw={"autocomplete": "new-password"})
+
+
+@bp.route("/connexion", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    next_url = safe_next(request.values.get("next"))
+    if current_user() is not None and request.method == "GET":
+        return redirect(next_url or url_for("dashboard.index"))
+    error, status, headers = None, 200, {}
+    if request.method == "POST":
+        username = (form.username.data or "").strip().lower()
+        try:
+            user = livret().accounts.authenticate(username, form.password.data or "",
+                                                  client=request.remote_addr or "")
+        except LoginRefused as exc:
+            error = str(exc)
+            status = 429 if exc.retry_after else 401
+            if exc.retry_after:
+                headers["Retry-After"] = str(exc.retry_after)
+        else:
+            session.clear()  # a new session on sign-in (no fixation)
+            session["user"], session["stamp"] = user.username, user.stamp
+            session.permanent = True
+            flash(_("Bienvenue, %(name)s.", name=user.username), "success")
+            return redirect(next_url or url_for("dashboard.index"))
+    return render_template("auth/login.html", form=form, error=error, next_url=next_url), status, headers
+
+
+@bp.route("/deconnexion", methods=["POST"])
+def logout():
+    session.clear()
+    flash(_("Vous êtes déconnecté·e."), "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/compte/mot-de-passe", methods=["GET", "POST"])
+@login_required
+def password():
+    form = PasswordForm()
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        user = current_user()
+        accounts = livret().accounts
+        new = form.new.data or ""
+        if new != (form.confirm.data or ""):
+            errors["confirm"] = _("Les deux saisies du nouveau mot de passe diffèrent.")
+        else:
+            try:
+                accounts.authenticate(user.username, form.current.data or "", client=request.remote_addr or "")
+            except LoginRefused as exc:
+                errors["current"] = str(exc) if exc.retry_after else _("Mot de passe actuel incorrect.")
+            else:
+                try:
+                    accounts.set_password(user.username, new)
+                except AccountError as exc:
+                    errors["new"] = str(exc)[:1].upper() + str(exc)[1:] + "."
+                else:
+                    session["stamp"] = accounts.get(user.username).stamp
+                    flash(_("Mot de passe modifié. Vos autres sessions sont fermées."), "success")
+                    return redirect(url_for("dashboard.index"))
+        status = 422
+    return render_template("auth/password.html", form=form, errors=errors), status

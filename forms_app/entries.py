@@ -1,0 +1,150 @@
+"""Writing entries: a form per entry type, corrections, the Markdown preview.
+
+The flow of a submit: authorization (403 before anything is read), the form
+turned into store input, ``store.append_entry`` (validation by the one
+schema, atomic write, git commit authored by the user), then a background
+rebuild of the learner's sites and a redirect with a confirmation.  Invalid
+input re-displays the form (422) with each error next to its field and
+everything typed kept; uploaded files must be chosen again (browsers never
+re-fill a file input).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from livret.access import audience_for, can_choose_visibility
+from livret.errors import InvalidInput
+from livret.progress import effective, for_audience, fr_date, timeline
+from livret.schema import ENTRY_MODELS, MAX_BODY, TYPE_LABELS
+from livret.store import LearnerRecord, StoredEntry, StoreError
+
+from .auth import current_user, learner_or_404_403, login_required, require_write
+from .entry_forms import EntryForm, entry_form_class, initial_data
+from .state import livret
+
+bp = Blueprint("entries", __name__)
+
+
+def _label(entry: StoredEntry) -> str:
+    return f"{fr_date(entry.date)} — {TYPE_LABELS[entry.type]} — {entry.meta.title}"
+
+
+def reference_choices(record: LearnerRecord, audience: str, entry_type: str) -> dict[str, list[tuple[str, str]]]:
+    """Choices of ``about`` (any entry the user sees) and ``updates`` (first entries of the same type)."""
+    visible = timeline(effective(for_audience(record.entries, audience)))
+    return {
+        "about": [(e.id, _label(e)) for e in visible],
+        "updates": [(e.id, _label(e)) for e in visible
+                    if e.type == entry_type and getattr(e.meta, "updates", None) is None],
+    }
+
+
+def _form_for(record: LearnerRecord, entry_type: str, corrected: StoredEntry | None = None) -> EntryForm:
+    user = current_user()
+    project = livret().project
+    settings = project.store.settings()
+    form_class = entry_form_class(
+        entry_type,
+        framework=record.framework,
+        choose_visibility=can_choose_visibility(user.role),
+        references=reference_choices(record, audience_for(user.role), entry_type),
+        existing_attachments=corrected.meta.attachments if corrected else (),
+        timezone=settings.timezone,
+    )
+    if request.method == "POST":
+        return form_class()
+    data = initial_data(form_class.specs, now=livret().now(), tz=settings.timezone, entry=corrected)
+    return form_class(data=data)
+
+
+def _submit(record: LearnerRecord, form: EntryForm, corrected: StoredEntry | None):
+    """Append the entry; a redirect on success, None when the form must be shown again."""
+    user = current_user()
+    try:
+        stored = livret().project.store.append_entry(
+            record.id, form.to_fields(corrects=corrected.id if corrected else None), form.body_text(),
+            author=user.username, role=user.role, uploads=form.uploads(),
+        )
+    except InvalidInput as exc:
+        form.place_errors(exc.errors)
+        return None
+    except StoreError as exc:
+        form.general_errors.append(str(exc))
+        return None
+    livret().request_rebuild(record.id)
+    flash(_("« %(title)s » est enregistré·e. Le portfolio sera à jour dans quelques secondes.",
+            title=stored.meta.title), "success")
+    return redirect(url_for("dashboard.learner", learner_id=record.id, _anchor=f"entree-{stored.id}"))
+
+
+def _render(record: LearnerRecord, form: EntryForm, entry_type: str, corrected: StoredEntry | None, status: int):
+    return render_template(
+        "entries/form.html", record=record, form=form, entry_type=entry_type,
+        model=ENTRY_MODELS[entry_type], corrected=corrected,
+        choose_visibility=can_choose_visibility(current_user().role),
+        max_upload_mb=f"{livret().project.store.settings().uploads.max_mb:g}",
+    ), status
+
+
+@bp.route("/apprenants/<learner_id>/nouvelle/<entry_type>", methods=["GET", "POST"])
+@login_required
+def new(learner_id: str, entry_type: str):
+    record = learner_or_404_403(learner_id)
+    if entry_type not in ENTRY_MODELS:
+        abort(404)
+    require_write(record.profile, entry_type)
+    form = _form_for(record, entry_type)
+    if request.method == "POST":
+        done = _submit(record, form, None)
+        if done is not None:
+            return done
+        return _render(record, form, entry_type, None, 422)
+    return _render(record, form, entry_type, None, 200)
+
+
+def latest_version(entries: list[StoredEntry], entry_id: str) -> str:
+    """The id of the newest correction of an entry (itself when uncorrected)."""
+    corrected_by = {e.meta.corrects: e.id for e in entries if e.meta.corrects}
+    seen = set()
+    while entry_id in corrected_by and entry_id not in seen:
+        seen.add(entry_id)
+        entry_id = corrected_by[entry_id]
+    return entry_id
+
+
+@bp.route("/apprenants/<learner_id>/corriger/<entry_id>", methods=["GET", "POST"])
+@login_required
+def correct(learner_id: str, entry_id: str):
+    record = learner_or_404_403(learner_id)
+    user = current_user()
+    visible = for_audience(record.entries, audience_for(user.role))
+    entry = next((e for e in visible if e.id == entry_id), None)
+    if entry is None:
+        # A staff entry exists for a learner's eyes only as a refusal.
+        abort(403 if record.entry(entry_id) is not None else 404)
+    require_write(record.profile, entry.type)
+    latest = latest_version(visible, entry_id)
+    if latest != entry_id:
+        flash(_("Cette entrée a déjà été corrigée : voici sa dernière version."), "info")
+        return redirect(url_for(".correct", learner_id=learner_id, entry_id=latest))
+    form = _form_for(record, entry.type, entry)
+    if request.method == "POST":
+        done = _submit(record, form, entry)
+        if done is not None:
+            return done
+        return _render(record, form, entry.type, entry, 422)
+    return _render(record, form, entry.type, entry, 200)
+
+
+@bp.route("/apercu", methods=["POST"])
+@login_required
+def preview():
+    """The Markdown text rendered by the build's own sanitizing renderer (an HTML fragment)."""
+    from livret.markdown import render_markdown
+
+    text = request.form.get("text", "")
+    if len(text) > MAX_BODY:
+        return Response(_("Texte trop long pour l'aperçu."), status=413, mimetype="text/plain")
+    return Response(render_markdown(text), mimetype="text/html")

@@ -1,0 +1,128 @@
+"""The authorization matrix: role × route × own or other learner.
+
+Every role signs in once; each route is tried on the learner assigned to the
+user (alice, for tina, carl and alice) and on one who is not (bob).  A
+refused request gets 403 and changes nothing: no file, no commit.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from app_support import VALID_FORMS, WRITES
+from factories import add, meeting, when
+
+ACTORS = {"learner": "alice", "tutor": "tina", "company": "carl", "auditor": "audra", "admin": "ada"}
+#: Who reads whom: everyone reads alice (assigned or global role); bob only for auditors and admins.
+READS_OTHER = {"auditor", "admin"}
+
+
+def head(project) -> str:
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=project.portfolios, capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+def files(project) -> list[str]:
+    return sorted(p.relative_to(project.portfolios).as_posix() for p in project.portfolios.rglob("*")
+                  if p.is_file() and ".git" not in p.parts)
+
+
+@pytest.fixture
+def seeded(app_project):
+    """Entries of every audience on both learners."""
+    ids = {}
+    for learner, tutor in (("alice", "tina"), ("bob", "tom")):
+        ids[learner, "meeting"] = add(app_project, learner, meeting(), author=tutor).id
+        ids[learner, "alert"] = add(app_project, learner, {
+            "type": "alert", "date": when("2026-03-01"), "title": "Situation personnelle",
+            "category": "personnelle", "severity": "haute"}, "Détail confidentiel.", author=tutor).id
+        ids[learner, "evidence"] = add(app_project, learner, {
+            "type": "evidence", "date": when("2026-03-02"), "title": "Ma preuve"},
+            author=learner, role="learner").id
+    ids["alice", "company-feedback"] = add(app_project, "alice", {
+        "type": "company-feedback", "date": when("2026-03-03"), "title": "Retour entreprise",
+        "period_start": "2026-02-01", "period_end": "2026-02-28"}, author="carl", role="company").id
+    return ids
+
+
+def expected_write(role: str, learner: str, entry_type: str) -> bool:
+    if role == "admin":
+        return True
+    return learner == "alice" and entry_type in WRITES[role]
+
+
+@pytest.mark.parametrize("role", list(ACTORS))
+def test_matrix(role, app_project, seeded, client, auth):
+    assert auth.login(ACTORS[role]).status_code == 302
+    failures = []
+
+    def check(what: str, response, allowed: bool, ok_statuses=(200, 302, 503)):
+        status = response.status_code
+        if allowed and status not in ok_statuses:
+            failures.append(f"{what}: expected allowed, got {status}")
+        if not allowed and status != 403:
+            failures.append(f"{what}: expected 403, got {status}")
+
+    for learner in ("alice", "bob"):
+        readable = learner == "alice" or role in READS_OTHER
+        check(f"GET learner page {learner}", client.get(f"/apprenants/{learner}/"), readable)
+        check(f"GET portfolio {learner}", client.get(f"/portfolio/{learner}/"), readable)
+        check(f"GET portfolio page {learner}", client.get(f"/portfolio/{learner}/entrees/x.html"), readable,
+              ok_statuses=(200, 404, 503))
+        for entry_type in VALID_FORMS:
+            allowed = readable and expected_write(role, learner, entry_type)
+            url = f"/apprenants/{learner}/nouvelle/{entry_type}"
+            check(f"GET form {entry_type} {learner}", client.get(url), allowed)
+            before_files, before_head = files(app_project), head(app_project)
+            response = auth.post(url, VALID_FORMS[entry_type])
+            check(f"POST {entry_type} {learner}", response, allowed, ok_statuses=(302,))
+            if response.status_code == 403 and (files(app_project), head(app_project)) != (before_files, before_head):
+                failures.append(f"POST {entry_type} {learner}: refused but the store changed")
+        for (owner, entry_type), entry_id in seeded.items():
+            if owner != learner:
+                continue
+            visible = entry_type != "alert" or role in ("tutor", "auditor", "admin")
+            allowed = readable and visible and expected_write(role, learner, entry_type)
+            url = f"/apprenants/{learner}/corriger/{entry_id}"
+            check(f"GET correct {entry_type} {learner}", client.get(url), allowed)
+            before = files(app_project)
+            data = dict(VALID_FORMS[entry_type], title="Version corrigée")
+            response = auth.post(url, data)
+            check(f"POST correct {entry_type} {learner}", response, allowed, ok_statuses=(302,))
+            if response.status_code == 403 and files(app_project) != before:
+                failures.append(f"POST correct {entry_type} {learner}: refused but the store changed")
+    assert not failures, "\n".join(failures)
+
+
+def test_unknown_learner_and_type_are_404(client, auth):
+    auth.login("ada")
+    assert client.get("/apprenants/nobody/").status_code == 404
+    assert client.get("/apprenants/..%2f..%2fetc/").status_code == 404
+    assert client.get("/apprenants/alice/nouvelle/diary").status_code == 404
+    assert client.get("/apprenants/alice/corriger/01JM2Q8V6Z9X3K4T5R6S7W8Y9A").status_code == 404
+    assert client.get("/portfolio/_frameworks/").status_code == 404
+
+
+def test_learner_never_sees_staff_entries(seeded, client, auth):
+    auth.login("alice")
+    page = client.get("/apprenants/alice/").text
+    assert "Ma preuve" in page and "Entretien de suivi" in page
+    assert "Situation personnelle" not in page and seeded["alice", "alert"] not in page
+    assert client.get(f"/apprenants/alice/corriger/{seeded['alice', 'alert']}").status_code == 403
+
+
+def test_company_tutor_sees_shared_entries_only(seeded, client, auth):
+    auth.login("carl")
+    page = client.get("/apprenants/alice/").text
+    assert "Retour entreprise" in page and "Situation personnelle" not in page
+    dashboard = client.get("/tableau-de-bord").text
+    assert "Alice" in dashboard and "Bob" not in dashboard
+    assert "Alertes" not in dashboard  # alerts are staff information
+
+
+def test_auditor_reads_everything_and_writes_nothing(seeded, client, auth):
+    auth.login("audra")
+    page = client.get("/apprenants/bob/").text
+    assert "Situation personnelle" in page
+    assert "Ajouter une entrée" not in page and "Corriger" not in page
