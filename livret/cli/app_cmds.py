@@ -7,6 +7,8 @@ are versioned with the portfolios.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import logging
 import shutil
 import signal
@@ -283,8 +285,13 @@ def demo_accounts(project: Project) -> list[tuple[str, str]]:
     return sorted(found.items(), key=lambda item: (order[item[1]], item[0]))
 
 
-def make_demo(directory: Path) -> Project:
-    """Copy the shipped demo into ``directory`` (no .git), give it its own git store."""
+def make_demo(directory: Path, *, today: dt.date | None = None) -> Project:
+    """Copy the shipped demo into ``directory`` (no .git), give it its own git store.
+
+    With ``today``, the copy's dates are moved forward so that the demo reads
+    as of that day (see :mod:`livret.demo`).
+    """
+    from ..demo import rebase_dates
     from ..history import History
 
     source = demo_source()
@@ -304,6 +311,8 @@ def make_demo(directory: Path) -> Project:
         else:
             shutil.copy2(src, directory / name)
     project = Project.at(directory)
+    if today is not None:
+        rebase_dates(project.portfolios, today, timezone=project.store.settings().timezone)
     History(project.portfolios).init()
     return project
 
@@ -314,7 +323,9 @@ def make_demo(directory: Path) -> Project:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
               help="Port (0 : un port libre).")
 @click.option("--no-serve", is_flag=True, help="Préparer la démonstration sans lancer le serveur.")
-def demo(directory: Path | None, host: str, port: int, no_serve: bool) -> None:
+@click.option("--keep-dates", is_flag=True,
+              help="Garder les dates d'origine (sinon elles sont avancées pour que la démonstration soit à jour).")
+def demo(directory: Path | None, host: str, port: int, no_serve: bool, keep_dates: bool) -> None:
     """Crée une démonstration dans DIRECTORY (par défaut : un dossier temporaire), la construit et la sert.
 
     Les comptes de démonstration et leurs mots de passe (aléatoires) sont affichés.
@@ -322,7 +333,7 @@ def demo(directory: Path | None, host: str, port: int, no_serve: bool) -> None:
     from ..build import build_all
 
     directory = directory or Path(tempfile.mkdtemp(prefix="livret-demo-"))
-    project = make_demo(directory)
+    project = make_demo(directory, today=None if keep_dates else dt.date.today())
     accounts = Accounts.for_project(project)
     created = []
     for username, role in demo_accounts(project):

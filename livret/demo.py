@@ -1,0 +1,72 @@
+"""The shipped demo organisation, moved to the present.
+
+The demo in ``portfolios/`` describes a training organisation as it stands on
+:data:`DEMO_TODAY`.  Tried a year later, every learner would look abandoned
+(no contact for a year, every plan overdue).  ``livret demo`` therefore moves
+every date of its *copy* forward by whole weeks (weekdays stay weekdays), so
+that the demo always looks as it did on its reference day.  The shipped files
+are never touched, and the copy is written before its git history starts: no
+entry is ever rewritten in a store that has a history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from .yamlio import parse_front_matter, render_front_matter
+
+#: The day the shipped demo describes (docs/demo.md).
+DEMO_TODAY = dt.date(2026, 11, 21)
+
+DATETIME_KEYS = ("date", "recorded")
+DATE_KEYS = ("due", "period_start", "period_end", "start", "end")
+
+
+def demo_shift(today: dt.date, reference: dt.date = DEMO_TODAY) -> dt.timedelta:
+    """Whole weeks from the reference day to ``today`` (never backwards)."""
+    return dt.timedelta(weeks=max(0, (today - reference).days // 7))
+
+
+def _shift_datetime(value: str, delta: dt.timedelta, tz: ZoneInfo) -> str:
+    moment = dt.datetime.fromisoformat(value)
+    local = moment.astimezone(tz).replace(tzinfo=None) + delta
+    return local.replace(tzinfo=tz).isoformat()
+
+
+def _shift(data: dict, delta: dt.timedelta, tz: ZoneInfo) -> dict:
+    out = dict(data)
+    for key in DATETIME_KEYS:
+        if isinstance(out.get(key), str):
+            out[key] = _shift_datetime(out[key], delta, tz)
+    for key in DATE_KEYS:
+        if isinstance(out.get(key), str):
+            out[key] = (dt.date.fromisoformat(out[key]) + delta).isoformat()
+    return out
+
+
+def rebase_dates(portfolios: Path, today: dt.date, *, timezone: str = "Europe/Paris") -> dt.timedelta:
+    """Move every date of a fresh demo copy forward so that it reads as of ``today``.
+
+    Entry files are renamed after their new date.  Call it only on a copy
+    that has no history yet.
+    """
+    delta = demo_shift(today)
+    if not delta:
+        return delta
+    if (portfolios / ".git").exists():
+        raise RuntimeError("rebase_dates() réécrit les fichiers : seulement sur une copie sans historique")
+    tz = ZoneInfo(timezone)
+    for profile in sorted(portfolios.glob("*/learner.md")):
+        doc = parse_front_matter(profile.read_text(encoding="utf-8"))
+        profile.write_text(render_front_matter(_shift(doc.data, delta, tz), doc.body), encoding="utf-8")
+    for path in sorted(portfolios.glob("*/entries/*.md")):
+        doc = parse_front_matter(path.read_text(encoding="utf-8"))
+        data = _shift(doc.data, delta, tz)
+        day = dt.datetime.fromisoformat(data["date"]).date().isoformat()
+        name = day + path.name[10:] if path.name[:10] == doc.data["date"][:10] else path.name
+        (path.parent / name).write_text(render_front_matter(data, doc.body), encoding="utf-8")
+        if name != path.name:
+            path.unlink()
+    return delta

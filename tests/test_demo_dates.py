@@ -1,0 +1,57 @@
+"""The demo moved to the present: a copy tried a year later reads as it did on its reference day."""
+
+import datetime as dt
+import shutil
+
+import pytest
+
+from factories import REPO
+from livret import progress as pg
+from livret.demo import DEMO_TODAY, demo_shift, rebase_dates
+from livret.project import Project
+
+
+@pytest.fixture
+def copy(tmp_path):
+    root = tmp_path / "demo"
+    shutil.copytree(REPO / "portfolios", root / "portfolios", ignore=shutil.ignore_patterns(".git"))
+    return Project.at(root)
+
+
+def attention_codes(project, today):
+    out = {}
+    for lid in project.store.learner_ids():
+        rec = project.store.load_learner(lid)
+        out[lid] = sorted(a.code for a in pg.attention(rec.profile, rec.entries, pg.Thresholds(), today))
+    return out
+
+
+def test_shift_is_whole_weeks_and_never_backwards():
+    assert demo_shift(DEMO_TODAY) == dt.timedelta(0)
+    assert demo_shift(DEMO_TODAY - dt.timedelta(days=30)) == dt.timedelta(0)
+    assert demo_shift(DEMO_TODAY + dt.timedelta(days=13)) == dt.timedelta(weeks=1)
+
+
+def test_a_year_later_the_demo_reads_the_same(copy):
+    before = attention_codes(copy, DEMO_TODAY)
+    names = sorted(p.name for p in copy.portfolios.glob("*/entries/*.md"))
+    later = DEMO_TODAY + dt.timedelta(days=400)
+    delta = rebase_dates(copy.portfolios, later)
+    assert delta == dt.timedelta(weeks=57)
+    fresh = Project.at(copy.root)  # a new store: no cached parse
+    assert fresh.store.check() == []
+    assert attention_codes(fresh, DEMO_TODAY + delta) == before  # the reference day, moved
+    moved = sorted(p.name for p in copy.portfolios.glob("*/entries/*.md"))
+    assert len(moved) == len(names) and moved != names
+    latest = max(e.meta.date.date() for lid in fresh.store.learner_ids()
+                 for e in fresh.store.load_learner(lid).entries)
+    assert latest <= later
+    weekdays = {e.meta.date.weekday() for lid in fresh.store.learner_ids()
+                for e in fresh.store.load_learner(lid).entries}
+    assert weekdays <= {0, 1, 2, 3, 4}  # the demo's working days stay working days
+
+
+def test_refuses_a_store_with_history(copy):
+    (copy.portfolios / ".git").mkdir()
+    with pytest.raises(RuntimeError):
+        rebase_dates(copy.portfolios, DEMO_TODAY + dt.timedelta(days=30))
