@@ -130,7 +130,9 @@ def from_validation_error(exc: ValidationError, *, prefix: tuple[Any, ...] = ())
         if kind in ("union_tag_invalid", "union_tag_not_found"):
             loc = loc + ("type",)
         if kind == "value_error":
-            message = str(err.get("ctx", {}).get("error", err["msg"]))
+            cause = err.get("ctx", {}).get("error")
+            message = str(cause if cause is not None else err["msg"])
+            loc = loc + tuple(getattr(cause, "loc", ()))  # FieldValueError names its field
         elif kind in _MESSAGES:
             message = _MESSAGES[kind](err)
             if kind not in ("missing", "extra_forbidden", "union_tag_not_found", "union_tag_invalid"):

@@ -112,6 +112,18 @@ AlertCategory = Literal["pedagogique", "organisationnelle", "sante", "personnell
 Severity = Literal["faible", "moyenne", "haute"]
 
 
+class FieldValueError(ValueError):
+    """A rule broken by a model as a whole, attached to the field a person must change.
+
+    Raised by model validators; :func:`livret.errors.from_validation_error`
+    puts the error on ``field`` so that a form shows it next to that field.
+    """
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.loc = (field,)
+
+
 class Strict(BaseModel):
     """Unknown keys are errors: a typo in a hand-edited file must not pass."""
 
@@ -136,9 +148,9 @@ class Scale(Strict):
     def _consistent(self) -> "Scale":
         seen = [v.value for v in self.values]
         if len(set(seen)) != len(seen):
-            raise ValueError("valeurs de l'échelle en double")
+            raise FieldValueError("values", "valeurs de l'échelle en double")
         if self.acquired not in seen:
-            raise ValueError(f"« acquired » ({self.acquired}) n'est pas une valeur de l'échelle")
+            raise FieldValueError("acquired", f"« {self.acquired} » n'est pas une valeur de l'échelle")
         return self
 
     def rank(self, level: str | None) -> int | None:
@@ -233,7 +245,7 @@ class ShareSettings(Strict):
     @model_validator(mode="after")
     def _order(self) -> "ShareSettings":
         if self.default_days > self.max_days:
-            raise ValueError("default_days dépasse max_days")
+            raise FieldValueError("default_days", "default_days dépasse max_days")
         return self
 
 
@@ -283,9 +295,9 @@ class LearnerProfile(Strict):
     @model_validator(mode="after")
     def _dates(self) -> "LearnerProfile":
         if self.end is not None and self.end < self.start:
-            raise ValueError("la date de fin précède la date de début")
+            raise FieldValueError("end", "la date de fin précède la date de début")
         if self.company_tutors and not self.company:
-            raise ValueError("des tuteurs entreprise sont indiqués sans entreprise (clé company)")
+            raise FieldValueError("company", "des tuteurs entreprise sont indiqués sans entreprise (clé company)")
         return self
 
     @property
@@ -342,18 +354,19 @@ class EntryBase(Strict):
     @model_validator(mode="after")
     def _common_rules(self) -> "EntryBase":
         if self.role != "admin" and self.role not in self.writers:
-            raise ValueError(
+            raise FieldValueError(
+                "type",
                 f"le rôle « {self.role} » ne peut pas écrire une entrée de type « {self.type} »"
             )
         if self.visibility == "staff" and self.role not in ("tutor", "admin"):
-            raise ValueError("seuls les tuteurs et administrateurs écrivent des entrées « staff »")
+            raise FieldValueError("visibility", "seuls les tuteurs et administrateurs écrivent des entrées « staff »")
         codes = [c.code for c in self.competencies]
         if len(set(codes)) != len(codes):
-            raise ValueError("une compétence est citée deux fois")
+            raise FieldValueError("competencies", "une compétence est citée deux fois")
         if len(set(self.attachments)) != len(self.attachments):
-            raise ValueError("une pièce jointe est citée deux fois")
+            raise FieldValueError("attachments", "une pièce jointe est citée deux fois")
         if self.levels == "none" and any(c.level for c in self.competencies):
-            raise ValueError("ce type d'entrée ne porte pas de niveau de compétence")
+            raise FieldValueError("competencies", "ce type d'entrée ne porte pas de niveau de compétence")
         return self
 
 
@@ -410,7 +423,7 @@ class Assessment(EntryBase):
     @model_validator(mode="after")
     def _rated(self) -> "Assessment":
         if not self.competencies:
-            raise ValueError("une évaluation porte sur au moins une compétence")
+            raise FieldValueError("competencies", "une évaluation porte sur au moins une compétence")
         return self
 
 
@@ -428,7 +441,7 @@ class ActionPlan(EntryBase):
     @model_validator(mode="after")
     def _content(self) -> "ActionPlan":
         if self.updates is None and not (self.objectives or self.actions):
-            raise ValueError("un plan d'action a au moins un objectif ou une action")
+            raise FieldValueError("objectives", "un plan d'action a au moins un objectif ou une action")
         return self
 
 
@@ -445,9 +458,9 @@ class Attendance(EntryBase):
     @model_validator(mode="after")
     def _period(self) -> "Attendance":
         if self.period_end < self.period_start:
-            raise ValueError("la fin de la période précède son début")
+            raise FieldValueError("period_end", "la fin de la période précède son début")
         if self.hours_attended > self.hours_planned:
-            raise ValueError("les heures suivies dépassent les heures prévues")
+            raise FieldValueError("hours_attended", "les heures suivies dépassent les heures prévues")
         return self
 
 
@@ -475,7 +488,7 @@ class CompanyFeedback(EntryBase):
     @model_validator(mode="after")
     def _period(self) -> "CompanyFeedback":
         if self.period_end < self.period_start:
-            raise ValueError("la fin de la période précède son début")
+            raise FieldValueError("period_end", "la fin de la période précède son début")
         return self
 
 

@@ -47,7 +47,7 @@ from .schema import (
     Organisation,
     entry_to_data,
 )
-from .validation import check_entry, reserved_key_errors
+from .validation import check_entry, raw_rating_errors, reserved_key_errors
 from .yamlio import Document, FrontMatterError, load_yaml, parse_front_matter, render_front_matter
 
 FRAMEWORKS_DIR = "_frameworks"
@@ -480,11 +480,14 @@ class Store:
             raise InvalidInput([FieldError(("type",), "clé obligatoire manquante")])
         if data.get("type") not in ENTRY_TYPES:
             raise InvalidInput([FieldError(("type",), f"type inconnu : {data.get('type')!r}")])
+        record = record or self.load_learner(learner_id)
         try:
             entry = ENTRY_ADAPTER.validate_python(data)
         except ValidationError as exc:
-            raise InvalidInput(from_validation_error(exc)) from None
-        record = record or self.load_learner(learner_id)
+            errors = from_validation_error(exc)
+            seen = {e.loc for e in errors}
+            errors += [e for e in raw_rating_errors(data, record.framework) if e.loc not in seen]
+            raise InvalidInput(errors) from None
         others = {e.id: e.meta for e in record.entries}
         files = set(record.files) | set(attachments)
         errors = check_entry(entry, framework=record.framework, others=others, files=files)

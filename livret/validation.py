@@ -7,10 +7,14 @@ checker, the forms and the API all call them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+
+from pydantic import TypeAdapter, ValidationError
 
 from .errors import FieldError
-from .schema import EntryBase, Framework
+from .schema import ENTRY_MODELS, CompetencyRating, EntryBase, Framework
+
+_RATINGS = TypeAdapter(list[CompetencyRating])
 
 #: Keys a person might write by mistake, with a hint.
 RESERVED_KEYS = {
@@ -26,23 +30,26 @@ def reserved_key_errors(data: Mapping) -> list[FieldError]:
     return [FieldError((k,), msg) for k, msg in RESERVED_KEYS.items() if k in data]
 
 
-def check_competencies(entry: EntryBase, framework: Framework | None) -> list[FieldError]:
+def check_ratings(
+    ratings: Sequence[CompetencyRating], framework: Framework | None, levels: str
+) -> list[FieldError]:
+    """Codes exist in the framework, levels are on its scale (and present where required)."""
     errors: list[FieldError] = []
-    if not entry.competencies:
+    if not ratings:
         return errors
     if framework is None:
         return [FieldError(("competencies",), "référentiel de l'apprenant·e introuvable")]
     scale = framework.scale
     known = {c.code for _, c in framework.competencies()}
     allowed = ", ".join(v.value for v in scale.values)
-    for i, rating in enumerate(entry.competencies):
+    for i, rating in enumerate(ratings):
         if rating.code not in known:
             errors.append(
                 FieldError(("competencies", i, "code"),
                            f"compétence inconnue dans le référentiel {framework.id} : {rating.code}")
             )
         if rating.level is None:
-            if entry.levels == "required":
+            if levels == "required":
                 errors.append(FieldError(("competencies", i, "level"), "niveau obligatoire"))
         elif scale.rank(rating.level) is None:
             errors.append(
@@ -50,6 +57,23 @@ def check_competencies(entry: EntryBase, framework: Framework | None) -> list[Fi
                            f"niveau hors de l'échelle : {rating.level} (attendu : {allowed})")
             )
     return errors
+
+
+def check_competencies(entry: EntryBase, framework: Framework | None) -> list[FieldError]:
+    return check_ratings(entry.competencies, framework, entry.levels)
+
+
+def raw_rating_errors(data: Mapping, framework: Framework | None) -> list[FieldError]:
+    """The framework's verdict on the ratings of input that failed the schema elsewhere.
+
+    So that a form shows every error at once, not the framework's in a second round.
+    """
+    model = ENTRY_MODELS.get(data.get("type"))
+    try:
+        ratings = _RATINGS.validate_python(data.get("competencies") or [])
+    except ValidationError:
+        return []  # the schema already reports malformed ratings
+    return check_ratings(ratings, framework, model.levels if model else "optional")
 
 
 def check_references(

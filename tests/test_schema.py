@@ -80,7 +80,7 @@ def test_yaml_clock_values_and_naive_dates_are_refused():
 
 def test_roles_write_only_their_types():
     found = errors({**BASE, "type": "assessment", "role": "learner", **MINIMAL["assessment"]})
-    assert "ne peut pas écrire" in found[""]
+    assert "ne peut pas écrire" in found["type"]
     assert types_written_by("learner") == ["evidence", "reflection"]
     assert types_written_by("company") == ["company-feedback"]
     assert types_written_by("admin") == list(ENTRY_MODELS)
@@ -88,12 +88,15 @@ def test_roles_write_only_their_types():
 
 def test_only_staff_roles_write_staff_entries():
     found = errors({**BASE, "type": "evidence", "role": "learner", "author": "alice", "visibility": "staff"})
-    assert "staff" in found[""]
+    assert "staff" in found["visibility"]
 
 
 def test_attendance_and_plan_rules():
-    assert "dépassent" in errors({**BASE, "type": "attendance", **{**MINIMAL["attendance"], "hours_attended": 80}})[""]
-    assert "objectif" in errors({**BASE, "type": "action-plan", "due": "2026-04-01"})[""]
+    assert "dépassent" in errors({**BASE, "type": "attendance", **{**MINIMAL["attendance"], "hours_attended": 80}})["hours_attended"]
+    assert "objectif" in errors({**BASE, "type": "action-plan", "due": "2026-04-01"})["objectives"]
+    late = {**MINIMAL["attendance"], "period_end": "2026-02-01"}
+    assert "précède" in errors({**BASE, "type": "attendance", **late})["period_end"]
+    assert "au moins une" in errors({**BASE, "type": "assessment"})["competencies"]
 
 
 def test_attachment_paths_cannot_escape():

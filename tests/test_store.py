@@ -133,3 +133,12 @@ def test_recover_commits_what_a_crash_left_uncommitted(project):
     assert "tina" in git_log(project, "-1", "--format=%an")
     assert not (project.portfolios / "alice" / "entries" / ".tmp-dead-x.md").exists()
     assert project.store.check() == []
+
+
+def test_every_error_comes_at_once(project):
+    """Schema errors and framework errors together: a form shows them all in one round."""
+    with pytest.raises(InvalidInput) as exc:
+        add(project, "alice", meeting(duration="beaucoup", competencies=[{"code": "ZZ", "level": "2"},
+                                                                          {"code": "A1", "level": "9"}]))
+    fields = exc.value.by_field()
+    assert set(fields) == {"duration", "competencies[0].code", "competencies[1].level"}
