@@ -358,6 +358,16 @@ def _run_task(root: str, out: str, learner_id: str, jobs: list[tuple[str, str]],
     return report
 
 
+def _run_task_once(root: str, out: str, learner_id: str, jobs: list[tuple[str, str]], today: str) -> BuildReport:
+    """A full build's worker entry point: the learner is not built again in this run, so
+    its parsed files are dropped once its sites are built (memory stays flat however many
+    learners a worker builds)."""
+    try:
+        return _run_task(root, out, learner_id, jobs, today)
+    finally:
+        _warm_store(Project.at(root)).forget(learner_id)
+
+
 def _init_worker() -> None:
     # Ctrl+C is the parent's to handle: it stops handing out learners and the
     # workers finish the site they are writing (no half-swapped folder, no
@@ -483,7 +493,7 @@ def _parallel(project: Project, out: Path, tasks, today: dt.date, workers: int) 
     # Biggest learners first, so that no worker is left with a long one at the end.
     tasks = sorted(tasks, key=lambda t: -sum(1 for _ in project.store.entry_paths(t[0])))
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker) as pool:
-        futures = [pool.submit(_run_task, str(project.root), str(out), lid, todo, today.isoformat())
+        futures = [pool.submit(_run_task_once, str(project.root), str(out), lid, todo, today.isoformat())
                    for lid, todo in tasks]
         try:
             for future in as_completed(futures):

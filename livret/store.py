@@ -360,6 +360,14 @@ class Store:
         return dataclasses.replace(record, entries=list(record.entries), files=list(record.files),
                                    problems=list(record.problems))
 
+    def forget(self, learner_id: str) -> None:
+        """Drop what is cached about one learner (its record, its parsed files)."""
+        ldir = self.learner_dir(learner_id)
+        with self._cache_lock:
+            self._records.pop(learner_id, None)
+            for path in [p for p in self._cache if ldir in p.parents]:
+                del self._cache[path]
+
     def _load_learner(self, learner_id: str) -> LearnerRecord:
         ldir = self.learner_dir(learner_id)
         problems: list[Problem] = []

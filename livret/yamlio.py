@@ -223,7 +223,8 @@ def parse_front_matter(text: str) -> Document:
             break
     else:
         raise FrontMatterError("en-tête YAML non fermé : ligne « --- » finale manquante", 1)
-    doc = load_yaml("\n".join(lines[1:i]), line_offset=1)
+    # The final "\n" ends the last line: a block scalar (``|``) at the end keeps its newline.
+    doc = load_yaml("\n".join(lines[1:i]) + "\n", line_offset=1)
     body = "\n".join(lines[i + 1 :])
     doc.body = body.lstrip("\r\n")
     return doc

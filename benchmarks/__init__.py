@@ -1,0 +1,1 @@
+"""Benchmarks and reliability tooling: a synthetic organisation generator and the benchmark runner."""
