@@ -110,7 +110,9 @@ def _page_attributes() -> dict[str, set[str]]:
 # --------------------------------------------------------------------------
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-_UNSAFE_VALUE = re.compile(r"url\s*\(|expression\s*\(", re.IGNORECASE)
+#: Values dropped from any attribute: CSS tricks, and script URLs even where inert (a title),
+#: so that no "javascript:" survives anywhere a later template might reuse the value.
+_UNSAFE_VALUE = re.compile(r"url\s*\(|expression\s*\(|^\W*(?:javascript|vbscript|data)\s*:", re.IGNORECASE)
 _PAINT = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]+|none)$")
 _CODE_CLASS = re.compile(r"^language-[A-Za-z0-9_+#-]{1,30}$")
 #: Classes that make the theme's JavaScript load code from another host.
