@@ -9,7 +9,6 @@ checker prints it as ``path:line: message``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterable
 
 from pydantic import ValidationError
@@ -150,13 +149,6 @@ def problems_for(path: str, errors: Iterable[FieldError], line_of) -> list[Probl
         msg = f"{e.field} : {e.message}" if e.loc else e.message
         out.append(Problem(path, line_of(e.loc), msg))
     return out
-
-
-def rel(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 # Filled by livret.schema's entry types (the discriminator tags).

@@ -33,7 +33,7 @@ from ulid import ULID
 
 from . import atomic
 from .attachments import ALLOWED_TYPES, AttachmentError, allowed_labels, sniff, stored_name
-from .errors import FieldError, InvalidInput, Problem, from_validation_error
+from .errors import FieldError, InvalidInput, Problem, from_validation_error, problems_for
 from .history import History, HistoryError
 from .schema import (
     ENTRY_ADAPTER,
@@ -673,11 +673,7 @@ def _history_message(exc: HistoryError) -> str:
 
 
 def _problems(rel: str, doc: Document, errors: Iterable[FieldError]) -> list[Problem]:
-    out = []
-    for e in errors:
-        msg = f"{e.field} : {e.message}" if e.loc else e.message
-        out.append(Problem(rel, doc.line_of(e.loc), msg))
-    return out
+    return problems_for(rel, errors, doc.line_of)
 
 
 def _line(path: Path, key: str) -> int | None:
