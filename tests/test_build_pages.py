@@ -73,12 +73,26 @@ def test_every_page_converts_and_links_to_existing_pages(alice):
         assert len(paths) == len(site.pages)  # no two pages at one path
         nav = [p.title for p in site.pages if p.nav]
         assert nav[:4] == ["Accueil", "Compétences", "Progression", "Chronologie"]
+        urls = {t.page_url(p.path, True) for p in site.pages} | set(site.files)
+        checked = 0
         for page in site.pages:
             html = markdown.markdown(page.markdown, extensions=["tables", "toc", "admonition"])
             assert html.startswith("<h1")
             for target in re.findall(r"\]\(([^)\s]+\.md)\)", page.markdown):
                 resolved = posixpath.normpath(posixpath.join(posixpath.dirname(page.path), target))
                 assert resolved in paths, (page.path, target)
+                checked += 1
+            # Links written as HTML (raw blocks) carry final URLs: they must lead to a page or a file.
+            here = t.page_url(page.path, True)
+            base = here if here.endswith("/") or not here else posixpath.dirname(here) + "/"
+            for href in re.findall(r'href="([^"#]+)"', page.markdown):
+                if re.match(r"[a-z]+:", href):
+                    continue
+                resolved = posixpath.normpath(posixpath.join(base, html_lib.unescape(href)))
+                resolved = "" if resolved == "." else resolved + ("/" if href.endswith("/") else "")
+                assert resolved in urls, (page.path, href)
+                checked += 1
+        assert checked > 100  # entry and competency pages link to each other
 
 
 def test_matrix_counts_come_from_progress(alice):

@@ -65,6 +65,19 @@ class SiteContext:
     def corrected_by(self) -> dict[str, str]:
         return {e.meta.corrects: e.id for e in self.entries if e.meta.corrects}
 
+    @cached_property
+    def followups(self) -> dict[str, list[StoredEntry]]:
+        """Current entries that follow up each entry: ``about:`` it (any version), then ``updates:`` it."""
+        about: dict[str, list[StoredEntry]] = {}
+        updates: dict[str, list[StoredEntry]] = {}
+        for e in self.current:
+            if e.meta.about:
+                about.setdefault(self.latest_id(e.meta.about), []).append(e)
+            target = getattr(e.meta, "updates", None)
+            if target:
+                updates.setdefault(target, []).append(e)
+        return {key: about.get(key, []) + updates.get(key, []) for key in about.keys() | updates.keys()}
+
     def latest_id(self, entry_id: str) -> str:
         """The id of the version that replaces ``entry_id`` (itself when not corrected)."""
         seen = set()
@@ -131,6 +144,20 @@ class SiteContext:
             return t.esc(code)
         label = f"{code} — {view.title}" if with_title else code
         return t.link(label, from_path, self.competency_path(code))
+
+    def entry_anchor(self, from_path: str, entry_id: str, text: str | None = None) -> str:
+        """HTML link to an entry's page, or its plain title if it has none here."""
+        entry = self.by_id.get(self.latest_id(entry_id))
+        label = text if text is not None else (entry.meta.title if entry else "entrée")
+        path = self.entry_path(entry_id)
+        return t.anchor(label, self.url(from_path, path)) if path else t.line(label)
+
+    def competency_anchor(self, from_path: str, code: str, with_title: bool = True) -> str:
+        view = self.view_by_code.get(code)
+        if view is None:
+            return t.line(code)
+        label = f"{code} — {view.title}" if with_title else code
+        return t.anchor(label, self.url(from_path, self.competency_path(code)))
 
     def url(self, from_path: str, to_path: str, *, page: bool = True) -> str:
         return t.url(from_path, to_path, self.directory_urls, page=page)

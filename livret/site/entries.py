@@ -59,31 +59,36 @@ def attachment_name(path: str) -> str:
 
 
 def _value(ctx: SiteContext, entry: StoredEntry, key: str, value: Any, here: str) -> str | None:
-    """One detail value as Markdown, or None when it is empty."""
+    """One detail value as HTML, or None when it is empty."""
     if value is None or value == [] or value == "":
         return None
     labels = _STATUS_LABELS.get(entry.type) if key == "status" else _VALUE_LABELS.get(key)
     if labels is not None:
-        return t.esc(labels.get(value, value))
+        return t.line(labels.get(value, value))
     if key == "updates":
-        return ctx.entry_link(here, value)
+        return ctx.entry_anchor(here, value)
     if key == "duration":
-        return t.esc(pv.duration(value))
+        return t.line(pv.duration(value))
     if key.startswith("hours_"):
-        return t.esc(f"{value:g} h")
+        return t.line(f"{value:g} h")
     if isinstance(value, bool):
         return "oui" if value else "non"
     if isinstance(value, dt.datetime):
-        return t.esc(pv.fr_datetime(value))
+        return t.line(pv.fr_datetime(value))
     if isinstance(value, dt.date):
-        return t.esc(pv.fr_date(value))
+        return t.line(pv.fr_date(value))
     if isinstance(value, list):
-        return "\n" + "\n".join(f"    - {t.esc(item)}" for item in value)
-    return t.esc(value)
+        return t.html_list(t.line(item) for item in value)
+    return t.line(value)
+
+
+def _field(label: str, value_html: str) -> str:
+    """One line of an entry's details: ``<strong>Label</strong> : value``."""
+    return f"<strong>{t.line(label)}</strong> : {value_html}"
 
 
 def _details(ctx: SiteContext, entry: StoredEntry, here: str) -> tuple[list[str], list[str]]:
-    """(bullet lines, sections) for the type's own keys, from the schema model."""
+    """(detail lines as HTML, sections) for the type's own keys, from the schema model."""
     model = ENTRY_MODELS[entry.type]
     bullets, sections = [], []
     for key, info in model.model_fields.items():
@@ -97,7 +102,7 @@ def _details(ctx: SiteContext, entry: StoredEntry, here: str) -> tuple[list[str]
             continue
         shown = _value(ctx, entry, key, value, here)
         if shown is not None:
-            bullets.append(f"- **{t.esc(label)}** : {shown}")
+            bullets.append(_field(label, shown))
     return bullets, sections
 
 
@@ -106,9 +111,9 @@ def _competencies(ctx: SiteContext, entry: StoredEntry, here: str) -> str:
         return ""
     rows = []
     for rating in entry.meta.competencies:
-        rows.append([ctx.competency_link(here, rating.code), t.esc(ctx.level(rating.level))])
+        rows.append([ctx.competency_anchor(here, rating.code), t.line(ctx.level(rating.level))])
     heading = "Compétences visées" if entry.type == "evidence" else "Compétences"
-    return f"## {heading}\n\n" + t.table(["Compétence", "Niveau"], rows)
+    return f"## {heading}\n" + t.raw_block(t.html_table(["Compétence", "Niveau"], rows))
 
 
 def publishable(path: str) -> bool:
@@ -141,15 +146,15 @@ def _attachments(ctx: SiteContext, entry: StoredEntry, here: str) -> str:
 def _header(ctx: SiteContext, entry: StoredEntry, here: str) -> list[str]:
     meta = entry.meta
     lines = [
-        f"- **Type** : {t.esc(ctx.type_label(entry))}",
-        f"- **Date** : {t.esc(pv.fr_datetime(meta.date))}",
-        f"- **Auteur** : {t.esc(ctx.author(entry))}",
-        f"- **Enregistrée le** : {t.esc(pv.fr_datetime(meta.recorded))}",
+        _field("Type", t.line(ctx.type_label(entry))),
+        _field("Date", t.line(pv.fr_datetime(meta.date))),
+        _field("Auteur", t.line(ctx.author(entry))),
+        _field("Enregistrée le", t.line(pv.fr_datetime(meta.recorded))),
     ]
     if meta.visibility == "staff":  # only on the staff site; shared is the default, said in "Comment lire"
-        lines.append(f"- **Visibilité** : {t.esc(VISIBILITY_LABELS[meta.visibility])}")
+        lines.append(_field("Visibilité", t.line(VISIBILITY_LABELS[meta.visibility])))
     if meta.about:
-        lines.append(f"- **À propos de** : {ctx.entry_link(here, meta.about)}")
+        lines.append(_field("À propos de", ctx.entry_anchor(here, meta.about)))
     return lines
 
 
@@ -159,12 +164,12 @@ def _versions(ctx: SiteContext, entry: StoredEntry, here: str) -> str:
     if not earlier:
         return ""
     first = earlier[0]
-    out = ["## Corrections", "",
-           f"Cette entrée a été corrigée par {t.esc(ctx.author(entry))} le "
-           f"{t.esc(pv.fr_datetime(entry.meta.recorded))} ; elle remplace "
+    out = ["## Corrections", t.raw_block(
+           f"<p>Cette entrée a été corrigée par {t.line(ctx.author(entry))} le "
+           f"{t.line(pv.fr_datetime(entry.meta.recorded))} ; elle remplace "
            f"{len(earlier)} version{'s' if len(earlier) > 1 else ''} précédente"
-           f"{'s' if len(earlier) > 1 else ''} (la première du {t.esc(pv.fr_date(first.meta.recorded))}, "
-           f"par {t.esc(ctx.author(first))})."]
+           f"{'s' if len(earlier) > 1 else ''} (la première du {t.line(pv.fr_date(first.meta.recorded))}, "
+           f"par {t.line(ctx.author(first))}).</p>")]
     if not ctx.staff:
         return "\n".join(out)
     out.append("")
@@ -194,24 +199,22 @@ def _plain(value: Any) -> str:
 
 
 def _followups(ctx: SiteContext, entry: StoredEntry, here: str) -> str:
-    later = [e for e in ctx.current if e.meta.about and ctx.latest_id(e.meta.about) == entry.id]
-    updates = [e for e in ctx.current if getattr(e.meta, "updates", None) == entry.id]
-    items = [f"- {t.esc(pv.fr_date(e.meta.date))} — {t.esc(ctx.type_label(e))} : "
-             f"{ctx.entry_link(here, e.id)}" for e in later + updates]
-    return "## Suites données\n\n" + "\n".join(items) if items else ""
+    items = [f"{t.line(pv.fr_date(e.meta.date))} — {t.line(ctx.type_label(e))} : {ctx.entry_anchor(here, e.id)}"
+             for e in ctx.followups.get(entry.id, [])]
+    return "## Suites données\n" + t.raw_block(t.html_list(items)) if items else ""
 
 
 def entry_page(ctx: SiteContext, entry: StoredEntry) -> str:
     here = entry_page_path(entry)
     bullets, sections = _details(ctx, entry, here)
-    parts = [f"# {t.esc(entry.meta.title)}", "", *_header(ctx, entry, here), *bullets]
+    parts = [f"# {t.esc(entry.meta.title)}", t.raw_block(t.html_list([*_header(ctx, entry, here), *bullets]))]
     parts.append(_competencies(ctx, entry, here))
     if entry.body.strip():
         parts.append("## Texte\n" + t.raw_block(t.shift_headings(
             render_markdown(entry.body, base=t.root_prefix(here, ctx.directory_urls)), 2)))
     parts += sections
     parts += [_attachments(ctx, entry, here), _followups(ctx, entry, here), _versions(ctx, entry, here)]
-    parts.append(f"[Retour à la chronologie]({t.rel(here, TIMELINE)})")
+    parts.append(t.raw_block(f"<p>{t.anchor('Retour à la chronologie', ctx.url(here, TIMELINE))}</p>"))
     return "\n\n".join(p for p in parts if p) + "\n"
 
 

@@ -161,6 +161,10 @@ def _acquired(view: pv.CompetencyView) -> str:
     return "**Oui, acquise**" if view.acquired else "Non"
 
 
+def _acquired_html(view: pv.CompetencyView) -> str:
+    return "<strong>Oui, acquise</strong>" if view.acquired else "Non"
+
+
 def _scale_line(ctx: SiteContext) -> str:
     scale = ctx.framework.scale
     values = " < ".join(f"{v.value} {v.label}" for v in scale.values)
@@ -210,32 +214,34 @@ _SOURCE_LABELS = {"positioning": "Positionnement", "reflection": "Auto-évaluati
 
 
 def competency_page(ctx: SiteContext, view: pv.CompetencyView) -> str:
+    """Headings in Markdown (ids, table of contents), the rest as HTML blocks."""
     here = ctx.competency_path(view.code)
-    out = [f"# {t.esc(view.code)} — {t.esc(view.title)}", "",
-           f"Bloc {t.esc(view.block_code)} — {t.esc(view.block_title)}. "
-           f"[Retour à la matrice]({t.rel(here, MATRIX)})"]
+    out = [f"# {t.esc(view.code)} — {t.esc(view.title)}",
+           t.raw_block(f"<p>Bloc {t.line(view.block_code)} — {t.line(view.block_title)}. "
+                       f"{t.anchor('Retour à la matrice', ctx.url(here, MATRIX))}</p>")]
     if view.description:
         out.append(t.raw_block(t.shift_headings(render_markdown(view.description), 2)))
 
     def level(event: pv.LevelEvent | None) -> str:
         if event is None:
             return "—"
-        return (f"{t.esc(ctx.level(event.level))} (le {t.esc(pv.fr_date(event.date))}, "
-                f"{ctx.entry_link(here, event.entry_id, 'voir')})")
+        return (f"{t.line(ctx.level(event.level))} (le {t.line(pv.fr_date(event.date))}, "
+                f"{ctx.entry_anchor(here, event.entry_id, 'voir')})")
 
-    out += ["", "## Niveaux", "",
-            f"- **Positionnement** : {level(view.positioning)}",
-            f"- **Auto-évaluation** : {level(view.self_assessed)}",
-            f"- **Suivi du tuteur** (entretiens et retours) : {level(view.followup)}",
-            f"- **Évaluation (niveau officiel)** : {level(view.assessed)}",
-            f"- **Observation entreprise** : {level(view.observed)}",
-            f"- **Acquise** : {_acquired(view)}",
-            f"- **Preuves** : {len(view.evidence)}", "", "## Historique", ""]
+    out += ["## Niveaux", t.raw_block(t.html_list([
+        f"<strong>Positionnement</strong> : {level(view.positioning)}",
+        f"<strong>Auto-évaluation</strong> : {level(view.self_assessed)}",
+        f"<strong>Suivi du tuteur</strong> (entretiens et retours) : {level(view.followup)}",
+        f"<strong>Évaluation (niveau officiel)</strong> : {level(view.assessed)}",
+        f"<strong>Observation entreprise</strong> : {level(view.observed)}",
+        f"<strong>Acquise</strong> : {_acquired_html(view)}",
+        f"<strong>Preuves</strong> : {len(view.evidence)}",
+    ])), "## Historique"]
     if view.history:
-        rows = [[t.esc(pv.fr_date(ev.date)), t.esc(_SOURCE_LABELS.get(ev.source, ev.source)),
-                 t.esc(ctx.level(ev.level)), t.esc(ev.author), ctx.entry_link(here, ev.entry_id)]
+        rows = [[t.line(pv.fr_date(ev.date)), t.line(_SOURCE_LABELS.get(ev.source, ev.source)),
+                 t.line(ctx.level(ev.level)), t.line(ev.author), ctx.entry_anchor(here, ev.entry_id)]
                 for ev in view.history]
-        out.append(t.table(["Date", "Source", "Niveau", "Auteur", "Entrée"], rows))
+        out.append(t.raw_block(t.html_table(["Date", "Source", "Niveau", "Auteur", "Entrée"], rows)))
     else:
         out.append("Aucun niveau enregistré pour l'instant.")
     groups = [("Preuves", lambda e: e.type == "evidence"),
@@ -244,21 +250,21 @@ def competency_page(ctx: SiteContext, view: pv.CompetencyView) -> str:
               ("Autres entrées", lambda e: e.type not in ("evidence", "feedback", "assessment", "positioning",
                                                           "company-feedback"))]
     citing = [ctx.by_id[eid] for eid in view.citations if eid in ctx.by_id]
-    out += ["", "## Entrées qui citent cette compétence", ""]
+    out.append("## Entrées qui citent cette compétence")
     if not citing:
         out.append("Aucune entrée ne cite cette compétence pour l'instant.")
     for title, keep in groups:
         items = [e for e in reversed(citing) if keep(e)]
         if items:
-            out += [f"### {title} ({len(items)})", ""]
+            lines = []
             for e in items:
                 rating = next((r for r in e.meta.competencies if r.code == view.code), None)
-                lvl = f" — niveau : {t.esc(ctx.level(rating.level))}" if rating and rating.level else ""
+                lvl = f" — niveau : {t.line(ctx.level(rating.level))}" if rating and rating.level else ""
                 files = f" — {len(e.meta.attachments)} pièce(s) jointe(s)" if e.meta.attachments else ""
-                out.append(f"- {t.esc(pv.fr_date(e.meta.date))} — {t.esc(ctx.type_label(e))} : "
-                           f"{ctx.entry_link(here, e.id)}{lvl}{files}")
-            out.append("")
-    return "\n".join(out) + "\n"
+                lines.append(f"{t.line(pv.fr_date(e.meta.date))} — {t.line(ctx.type_label(e))} : "
+                             f"{ctx.entry_anchor(here, e.id)}{lvl}{files}")
+            out += [f"### {title} ({len(items)})", t.raw_block(t.html_list(lines))]
+    return "\n\n".join(out) + "\n"
 
 
 def progression_page(ctx: SiteContext) -> str:

@@ -20,6 +20,8 @@ _MD_INLINE = re.compile(r"([\\`*_\[\]|])")
 #: What would start a block (heading, list, quote, admonition) at the start of a line.
 _MD_BLOCK_START = re.compile(r"^([#+\-!>])")
 _MD_NUMBERED = re.compile(r"^(\d+)\.")
+#: Anything :func:`esc` would change once whitespace is collapsed (most values: nothing).
+_ESC_NEEDED = re.compile(r"[\\`*_\[\]|&<>]|^[#+\-!>]|^\d+\.")
 
 
 def esc(value: object) -> str:
@@ -29,7 +31,10 @@ def esc(value: object) -> str:
     is one more inline pattern for the Markdown engine to process, and pages
     hold hundreds of values.
     """
-    text = _MD_INLINE.sub(r"\\\1", html.escape(" ".join(str(value).split()), quote=False))
+    text = " ".join(str(value).split())
+    if not _ESC_NEEDED.search(text):
+        return text
+    text = _MD_INLINE.sub(r"\\\1", html.escape(text, quote=False))
     return _MD_NUMBERED.sub(r"\1\\.", _MD_BLOCK_START.sub(r"\\\1", text))
 
 
@@ -44,8 +49,22 @@ def h(value: object) -> str:
 
 
 def rel(from_path: str, to_path: str) -> str:
-    """Relative link from one source page to another source file (both site-relative)."""
-    return posixpath.relpath(to_path, posixpath.dirname(from_path) or ".")
+    """Relative link from one source page to another source file (both site-relative).
+
+    Same result as ``posixpath.relpath(to_path, dirname(from_path))`` for the
+    normalized paths of a site (no ``.``, ``..`` or leading ``/``), without its
+    two ``abspath`` calls: pages hold hundreds of links.
+    """
+    base = from_path.rpartition("/")[0]
+    if not base:
+        return to_path
+    if base == to_path or base.startswith(to_path + "/"):  # a folder of the page itself
+        return posixpath.relpath(to_path, base)
+    here, there = base.split("/"), to_path.split("/")
+    common = 0
+    while common < len(here) and common < len(there) - 1 and here[common] == there[common]:
+        common += 1
+    return "../" * (len(here) - common) + "/".join(there[common:])
 
 
 def link(text: object, from_path: str, to_path: str) -> str:
@@ -93,9 +112,40 @@ def bullets(items: Iterable[str]) -> str:
     return "\n".join(f"- {item}" for item in items)
 
 
+#: Lines around a raw HTML block (see :mod:`livret.site.rawblocks`).
+RAW_START = "<!-- livret:html -->"
+RAW_END = "<!-- /livret:html -->"
+
+
 def raw_block(html_text: str) -> str:
-    """Already-safe HTML as a Markdown block (blank lines around it)."""
-    return f"\n\n<div class=\"livret-html\">\n{html_text}\n</div>\n\n"
+    """Already-safe HTML as a Markdown block (blank lines around it).
+
+    Between two comment lines: with :class:`livret.site.rawblocks.RawBlocks`
+    Markdown stores it unparsed; without, it is an ordinary raw HTML block.
+    """
+    return f"\n\n{RAW_START}\n<div class=\"livret-html\">\n{html_text}\n</div>\n{RAW_END}\n\n"
+
+
+def line(value: object) -> str:
+    """Plain text -> HTML text on one line (what :func:`esc` is for Markdown)."""
+    return html.escape(" ".join(str(value).split()), quote=False)
+
+
+def anchor(text: object, href: str) -> str:
+    """An HTML link; ``href`` is a final URL (see :func:`url`)."""
+    return f'<a href="{attr(href)}">{line(text)}</a>'
+
+
+def html_list(items: Iterable[str]) -> str:
+    """``<ul>`` of items that are already HTML."""
+    return "<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>"
+
+
+def html_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """An HTML table; headers are plain text, cells already HTML."""
+    head = "".join(f"<th>{line(x)}</th>" for x in headers)
+    body = "\n".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table>\n<thead>\n<tr>{head}</tr>\n</thead>\n<tbody>\n{body}\n</tbody>\n</table>"
 
 
 _HEADING = re.compile(r"<(/?)h([1-6])>")
