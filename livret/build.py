@@ -42,7 +42,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -318,8 +318,13 @@ def _mkdocs_build(project: Project, store: Store, learner_id: str, audience: str
 
 
 def _build_site(project: Project, learner_id: str, audience: str, today: dt.date, out: Path,
-                inputs: str) -> BuildReport:
-    """Build one site in a temporary folder and swap it in; write its manifest."""
+                inputs: str, *, keep_old: bool = False) -> BuildReport:
+    """Build one site in a temporary folder and swap it in; write its manifest.
+
+    The replaced site is removed, or with ``keep_old`` left as ``.old-*`` for
+    the caller's :class:`_Sweeper` (a full build's workers: removing folders
+    is disk work that the parent process does while they build).
+    """
     report = BuildReport()
     store = _warm_store(project)
     record = store.load_learner(learner_id)
@@ -339,7 +344,8 @@ def _build_site(project: Project, learner_id: str, audience: str, today: dt.date
             if final.exists() or final.is_symlink():
                 os.rename(final, old)
             os.rename(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
+            if not keep_old:
+                shutil.rmtree(old, ignore_errors=True)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         _write_manifest(out, audience, learner_id, inputs, record.problems, pages)
@@ -349,12 +355,14 @@ def _build_site(project: Project, learner_id: str, audience: str, today: dt.date
     return report
 
 
-def _run_task(root: str, out: str, learner_id: str, jobs: list[tuple[str, str]], today: str) -> BuildReport:
+def _run_task(root: str, out: str, learner_id: str, jobs: list[tuple[str, str]], today: str, *,
+              keep_old: bool = False) -> BuildReport:
     """Worker entry point: build the listed (audience, inputs hash) sites of one learner."""
     project = Project.at(root)
     report = BuildReport()
     for audience, inputs in jobs:
-        report.add(_build_site(project, learner_id, audience, dt.date.fromisoformat(today), Path(out), inputs))
+        report.add(_build_site(project, learner_id, audience, dt.date.fromisoformat(today), Path(out), inputs,
+                               keep_old=keep_old))
     return report
 
 
@@ -363,7 +371,7 @@ def _run_task_once(root: str, out: str, learner_id: str, jobs: list[tuple[str, s
     its parsed files are dropped once its sites are built (memory stays flat however many
     learners a worker builds)."""
     try:
-        return _run_task(root, out, learner_id, jobs, today)
+        return _run_task(root, out, learner_id, jobs, today, keep_old=True)
     finally:
         _warm_store(Project.at(root)).forget(learner_id)
 
@@ -492,15 +500,48 @@ def _parallel(project: Project, out: Path, tasks, today: dt.date, workers: int) 
     context.set_forkserver_preload(["livret.build", "livret.mkdocs_plugin", "mkdocs.commands.build"])
     # Biggest learners first, so that no worker is left with a long one at the end.
     tasks = sorted(tasks, key=lambda t: -sum(1 for _ in project.store.entry_paths(t[0])))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker) as pool, \
+            _Sweeper(out) as sweeper:
         futures = [pool.submit(_run_task_once, str(project.root), str(out), lid, todo, today.isoformat())
                    for lid, todo in tasks]
         try:
             for future in as_completed(futures):
+                sweeper.sweep()
                 yield future.result()
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
+
+
+class _Sweeper:
+    """Removes the sites a full build replaced (``.old-*``), in a thread of the parent process.
+
+    Removing thousands of small folders is disk work: done here, it overlaps
+    with the workers' building instead of adding to it.  Leaving the ``with``
+    block waits for the last removals.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.seen: set[Path] = set()
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="livret-sweeper")
+
+    def sweep(self) -> None:
+        for audience in AUDIENCES:
+            folder = self.out / audience
+            if not folder.is_dir():
+                continue
+            for path in folder.iterdir():
+                if path.name.startswith(".old-") and path not in self.seen:
+                    self.seen.add(path)
+                    self.pool.submit(shutil.rmtree, path, ignore_errors=True)
+
+    def __enter__(self) -> "_Sweeper":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sweep()
+        self.pool.shutdown(wait=True)
 
 
 def _progress_bar(length: int):

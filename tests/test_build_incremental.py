@@ -92,6 +92,13 @@ def test_parallel_build_gives_the_same_sites(small, tmp_path):
     assert {p.relative_to(tmp_path / "seq") for p in seq} == {p.relative_to(tmp_path / "par") for p in par}
     index = Path("staff/alice/search/search_index.json")
     assert json.loads(seq[tmp_path / "seq" / index]) == json.loads(par[tmp_path / "par" / index])
+    # A forced parallel rebuild: the replaced sites are removed by the parent's sweeper, none is left.
+    forced = build_all(small, today=TODAY, jobs=2, force=True, out=tmp_path / "par")
+    assert set(forced.built) == BOTH
+    assert not [p for audience in ("staff", "shared") for p in (tmp_path / "par" / audience).iterdir()
+                if p.name.startswith(".")]
+    again = decoded_files(tmp_path / "par" / "staff")
+    assert {p.relative_to(tmp_path / "par") for p in again} == {p.relative_to(tmp_path / "par") for p in par}
 
 
 BROKEN = """---
