@@ -554,6 +554,21 @@ def copy_site_config(root: Path) -> None:
             shutil.copy(src, root / name)
 
 
+def _packed(history: History) -> None:
+    """Pack the store's objects now (``git gc``), before anything is measured.
+
+    After the first commit of a big store, git packs its loose objects by
+    itself in a detached background process (``gc --auto``): for size L that
+    is minutes of CPU and disk taken from whatever runs next.  ``git gc``
+    refuses to start while that process runs, so this waits for it, then
+    packs what is left.
+    """
+    for _ in range(1800):
+        if history.git("gc", "--quiet", check=False).returncode == 0:
+            return
+        time.sleep(1)
+
+
 def generate(root: Path, *, learners: int, entries: int, seed: int = 7, git: bool = True,
              attachments: bool = True, reference: dt.datetime = REFERENCE, jobs: int | None = None) -> SynthReport:
     """Write a synthetic project at ``root`` (which must not exist or be empty)."""
@@ -582,6 +597,7 @@ def generate(root: Path, *, learners: int, entries: int, seed: int = 7, git: boo
         results = [_learner_job(a) for a in jobs_args]
     if git:
         History(pf).init()  # one initial commit of everything
+        _packed(History(pf))
     return SynthReport(Project.at(root), results, cast, time.perf_counter() - t0)
 
 

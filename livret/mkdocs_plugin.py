@@ -85,6 +85,9 @@ class LivretConfig(base.Config):
     cache_dir = c.Optional(c.Type(str))
     #: Self-contained site that works from file:// (no directory URLs, inline search index).
     offline = c.Type(bool, default=False)
+    #: A built site of the same learner (the other audience): its copies of the attachments
+    #: are hard-linked instead of copied again when they are up to date.
+    link_files_from = c.Optional(c.Type(str))
 
 
 class LivretPlugin(BasePlugin[LivretConfig]):
@@ -203,8 +206,11 @@ class LivretPlugin(BasePlugin[LivretConfig]):
             for rel in site.files:
                 # An attachment is a download, never a page: a ".md" file must be copied
                 # as it is, so its source name gets a suffix MkDocs does not render.
-                attachment = File.generated(config, prefix + rel + ".download", abs_src_path=str(learner_dir / rel))
+                attachment = _Attachment.generated(config, prefix + rel + ".download",
+                                                   abs_src_path=str(learner_dir / rel))
                 attachment.dest_uri = prefix + rel
+                if self.config.link_files_from and not self.config.offline:
+                    attachment.sibling = os.path.join(self.config.link_files_from, attachment.dest_uri)
                 generated.append(attachment)
             if prefix:
                 nav.append({html.escape(site.title.removeprefix("Portfolio de ")): section})
@@ -379,6 +385,30 @@ def _share_theme_assets(files: Files, config, assets_dir: Path) -> None:
             shutil.copyfile(src, tmp)
             os.replace(tmp, target)  # atomic: parallel workers may copy the same file
         files.remove(file)
+
+
+class _Attachment(File):
+    """An attachment, hard-linked from the other audience's site when that copy is up to date.
+
+    A learner's staff and shared sites publish the same attachments: the
+    second build links the first one's copy (both inside build/, never the
+    store's file) instead of writing the bytes again.  A copy older than the
+    store's file, of another size, or on another file system is not used.
+    """
+
+    sibling: str | None = None
+
+    def copy_file(self, dirty: bool = False) -> None:
+        if self.sibling is not None and self.abs_src_path and not (dirty and not self.is_modified()):
+            try:
+                source, sibling = os.stat(self.abs_src_path), os.stat(self.sibling)
+                if sibling.st_size == source.st_size and sibling.st_mtime_ns >= source.st_mtime_ns:
+                    os.makedirs(os.path.dirname(self.abs_dest_path), exist_ok=True)
+                    os.link(self.sibling, self.abs_dest_path)
+                    return
+            except OSError:
+                pass  # no up-to-date copy to link: copy
+        super().copy_file(dirty)
 
 
 class _ThemeLoader(jinja2.FileSystemLoader):

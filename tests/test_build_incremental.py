@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -170,3 +171,28 @@ def test_nothing_is_written_into_site_src(small):
     build_all(small, today=TODAY, jobs=1)
     after = sorted((p.relative_to(small.site_src), p.stat().st_mtime_ns) for p in small.site_src.rglob("*"))
     assert before == after
+
+
+def test_shared_sites_link_the_staff_sites_copies_of_attachments(tmp_path):
+    from buildkit import rich_project
+
+    project = rich_project(tmp_path / "rich")
+    build_all(project, today=TODAY, jobs=1)
+    shared = site_dir(project, "shared", "alice") / "files"
+    staff = site_dir(project, "staff", "alice") / "files"
+    published = sorted(p for p in shared.iterdir() if p.is_file())
+    assert published
+    for path in published:
+        source = project.portfolios / "alice" / "files" / path.name
+        assert path.read_bytes() == source.read_bytes()
+        assert path.stat().st_ino == (staff / path.name).stat().st_ino  # one copy for both sites
+        assert source.stat().st_nlink == 1  # never the store's own file
+    # A staff copy older than the store's file is not used: the shared site gets its own copy.
+    victim = published[0]
+    source = project.portfolios / "alice" / "files" / victim.name
+    later = (staff / victim.name).stat().st_mtime_ns + 10**9
+    os.utime(source, ns=(later, later))
+    build_all(project, learners=["alice"], audiences=["shared"], today=TODAY, jobs=1, force=True)
+    copy = site_dir(project, "shared", "alice") / "files" / victim.name
+    assert copy.read_bytes() == source.read_bytes()
+    assert copy.stat().st_ino != (staff / victim.name).stat().st_ino
