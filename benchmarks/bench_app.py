@@ -16,6 +16,7 @@ import threading
 import time
 from collections import Counter
 
+from forms_app.dashboard import PAGE_SIZE
 from livret.accounts import Accounts
 from livret.project import Project
 
@@ -161,8 +162,9 @@ def dashboard(project: Project, served: Served, requests: int, learners: int) ->
         rows = response.body.count("<tr") - 1
         label = f"tableau de bord {who}, {learners} apprenant·es"
         target = Target("<=", 300) if key == "tutor" else None
-        note = f"{rows} lignes affichées" + ("" if target else " ; pour information (la cible de l'issue "
-                                                                  "porte sur le tableau de bord d'un·e tuteur·rice)")
+        note = f"{rows} lignes affichées" + ("" if target else f" (pages de {PAGE_SIZE}) ; pour information (la "
+                                                                  "cible de l'issue porte sur le tableau de bord "
+                                                                  "d'un·e tuteur·rice)")
         out += [Figure(f"dashboard_{key}_p50_ms", f"{label} : p50", percentile(times, 50) * 1000, "ms", None,
                        len(times)),
                 Figure(f"dashboard_{key}_p95_ms", f"{label} : p95", percentile(times, 95) * 1000, "ms", target,

@@ -13,6 +13,8 @@ derived views, so the dashboard, the built site and the API agree.
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from dataclasses import dataclass
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -67,13 +69,40 @@ def sort_rows(rows: list[Row], key: str, descending: bool) -> list[Row]:
     return known + missing + [r for r in rows if r.summary is None]
 
 
+#: Rows of the dashboard table per page (an admin of a big organisation sees thousands).
+PAGE_SIZE = 100
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: « Élodie » matches « elodie »."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+
+
+def matching(rows: list[Row], query: str) -> list[Row]:
+    """Rows whose learner name, programme or id holds every word of ``query``."""
+    words = fold(query).split()
+    if not words:
+        return rows
+
+    def text(row: Row) -> str:
+        s = row.summary
+        return fold(" ".join([row.id] + ([s.name, s.programme or ""] if s is not None else [])))
+
+    return [r for r in rows if all(w in text(r) for w in words)]
+
+
 def readable_rows(user) -> list[Row]:
-    """The learners this user may read, each with its dashboard summary."""
+    """The learners this user may read, each with its dashboard summary.
+
+    A summary is computed once per state of the learner's files (and per
+    day, audience and organisation settings): ``Store.derived``.
+    """
     ctx = livret()
     store = ctx.project.store
     settings = store.settings()
     today = ctx.today()
     audience = audience_for(user.role)
+    key = ("dashboard-summary", today, audience, settings.model_dump_json())
     rows = []
     for lid in store.learner_ids():
         profile = store.profile(lid)
@@ -84,7 +113,8 @@ def readable_rows(user) -> list[Row]:
         if not can_read(user.role, user.username, profile):
             continue
         record = store.load_learner(lid)
-        rows.append(Row(lid, record, progress.summary(record, settings, today, audience)))
+        summary = store.derived(record, key, lambda r: progress.summary(r, settings, today, audience))
+        rows.append(Row(lid, record, summary))
     return rows
 
 
@@ -108,9 +138,13 @@ def home():
     key = request.args.get("tri", "urgence")
     key = key if key in labels else "urgence"
     descending = request.args.get("ordre") == "desc"
-    rows = sort_rows(rows, key, descending)
-    return render_template("dashboard/index.html", rows=rows, sort=key, descending=descending,
-                           staff=staff, sort_labels=labels)
+    query = " ".join(request.args.get("q", "").split())[:100]
+    found = sort_rows(matching(rows, query), key, descending)
+    pages = max(1, math.ceil(len(found) / PAGE_SIZE))
+    page = min(max(1, request.args.get("page", 1, type=int)), pages)
+    return render_template("dashboard/index.html", rows=found[(page - 1) * PAGE_SIZE:page * PAGE_SIZE],
+                           total=len(rows), found=len(found), query=query, page=page, pages=pages,
+                           page_size=PAGE_SIZE, sort=key, descending=descending, staff=staff, sort_labels=labels)
 
 
 @bp.route("/apprenants/<learner_id>/")

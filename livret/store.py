@@ -22,10 +22,11 @@ import dataclasses
 import datetime as dt
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -53,6 +54,9 @@ from .yamlio import Document, FrontMatterError, load_yaml, parse_front_matter, r
 FRAMEWORKS_DIR = "_frameworks"
 ORGANISATION_FILE = "_organisation.yml"
 PROFILE_FILE = "learner.md"
+#: Values kept by ``Store.derived`` (a dashboard of 1,000 learners keeps 1,000 summaries per day and audience).
+DERIVED_LIMIT = 8192
+T = TypeVar("T")
 
 
 class StoreError(RuntimeError):
@@ -109,6 +113,8 @@ class LearnerRecord:
     entries: list[StoredEntry]  # valid entries, in date order
     files: list[str]  # "files/<name>" present under the learner's folder
     problems: list[Problem] = field(default_factory=list)
+    #: The state of the learner's files this record was read from (see ``Store.derived``).
+    version: tuple = field(default=(), compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -140,6 +146,7 @@ class Store:
         self._cache_lock = threading.Lock()
         #: learner id -> (signature of its files, record): see :meth:`load_learner`.
         self._records: dict[str, tuple[tuple, LearnerRecord]] = {}
+        self._derived: OrderedDict[tuple, Any] = OrderedDict()
 
     # ------------------------------------------------------------------ paths
 
@@ -358,13 +365,37 @@ class Store:
                 self._records[learner_id] = hit
         record = hit[1]
         return dataclasses.replace(record, entries=list(record.entries), files=list(record.files),
-                                   problems=list(record.problems))
+                                   problems=list(record.problems), version=signature)
+
+    def derived(self, record: LearnerRecord, key: Hashable, compute: Callable[[LearnerRecord], T]) -> T:
+        """``compute(record)``, computed once per state of the learner's files.
+
+        For pure functions of a record (a dashboard row's summary): ``key``
+        must name the function and hold its other inputs (the day, the
+        audience, the settings).  A record not read by :meth:`load_learner`
+        is computed every time.
+        """
+        if not record.version:
+            return compute(record)
+        cache_key = (record.id, record.version, key)
+        with self._cache_lock:
+            if cache_key in self._derived:
+                self._derived.move_to_end(cache_key)
+                return self._derived[cache_key]
+        value = compute(record)
+        with self._cache_lock:
+            self._derived[cache_key] = value
+            while len(self._derived) > DERIVED_LIMIT:
+                self._derived.popitem(last=False)
+        return value
 
     def forget(self, learner_id: str) -> None:
         """Drop what is cached about one learner (its record, its parsed files)."""
         ldir = self.learner_dir(learner_id)
         with self._cache_lock:
             self._records.pop(learner_id, None)
+            for key in [k for k in self._derived if k[0] == learner_id]:
+                del self._derived[key]
             for path in [p for p in self._cache if ldir in p.parents]:
                 del self._cache[path]
 

@@ -142,3 +142,30 @@ def test_every_error_comes_at_once(project):
                                                                           {"code": "A1", "level": "9"}]))
     fields = exc.value.by_field()
     assert set(fields) == {"duration", "competencies[0].code", "competencies[1].level"}
+
+
+def test_derived_values_are_computed_once_per_state_of_the_files(project):
+    store = project.store
+    calls = []
+
+    def count(record):
+        calls.append(record.id)
+        return len(record.entries)
+
+    assert store.derived(store.load_learner("alice"), "n", count) == 0
+    assert store.derived(store.load_learner("alice"), "n", count) == 0
+    assert calls == ["alice"]
+    assert store.derived(store.load_learner("alice"), "other key", count) == 0
+    add(project, "alice", meeting())
+    assert store.derived(store.load_learner("alice"), "n", count) == 1  # a new file: computed again
+    assert calls == ["alice", "alice", "alice"]
+    store.forget("alice")
+    store.derived(store.load_learner("alice"), "n", count)
+    assert len(calls) == 4
+    # A record not read by load_learner has no version: nothing is kept for it.
+    import dataclasses
+
+    loose = dataclasses.replace(store.load_learner("alice"), version=())
+    store.derived(loose, "n", count)
+    store.derived(loose, "n", count)
+    assert len(calls) == 6

@@ -98,3 +98,60 @@ def test_sort_rows_puts_missing_values_last():
             Row("x", None, None)]
     assert [r.id for r in sort_rows(rows, "assiduite", False)] == ["b", "c", "a", "x"]
     assert [r.id for r in sort_rows(rows, "assiduite", True)] == ["c", "b", "a", "x"]
+
+
+def test_pages_of_the_table_keep_the_sort(app_project, client, auth, monkeypatch):
+    from forms_app import dashboard
+
+    seed(app_project)
+    monkeypatch.setattr(dashboard, "PAGE_SIZE", 1)
+    auth.login("ada")
+    first = client.get("/tableau-de-bord?tri=nom&ordre=desc").text
+    assert learner_order(first) == ["bob"]
+    assert "Apprenant·es 1 à 1 sur 2" in first and '<span aria-current="page">1</span>' in first
+    assert 'href="/tableau-de-bord?tri=nom&amp;ordre=desc&amp;page=2" rel="next"' in first
+    second = client.get("/tableau-de-bord?tri=nom&ordre=desc&page=2").text
+    assert learner_order(second) == ["alice"] and 'rel="prev"' in second and 'rel="next"' not in second
+    assert learner_order(client.get("/tableau-de-bord?tri=nom&ordre=desc&page=99").text) == ["alice"]
+    assert learner_order(client.get("/tableau-de-bord?tri=nom&ordre=desc&page=x").text) == ["bob"]
+    assert "2 apprenant·es." in second  # the count is of every learner, not of the page
+
+
+def test_search_by_name_programme_or_id_without_accents(app_project, client, auth):
+    seed(app_project)
+    profile = app_project.portfolios / "bob" / "learner.md"
+    profile.write_text(profile.read_text(encoding="utf-8").replace("first_name: Bob", "first_name: Bérénice"),
+                       encoding="utf-8")
+    auth.login("ada")
+    html = client.get("/tableau-de-bord?q=BERENICE").text
+    assert learner_order(html) == ["bob"] and "1 apprenant·e correspond à « BERENICE »." in html
+    assert learner_order(client.get("/tableau-de-bord?q=alice").text) == ["alice"]
+    assert learner_order(client.get("/tableau-de-bord?q=formation+TEST").text) == ["alice", "bob"]
+    none = client.get("/tableau-de-bord?q=zzz").text
+    assert learner_order(none) == [] and "Aucun·e apprenant·e ne correspond à « zzz »." in none
+    hostile = client.get("/tableau-de-bord?q=%3Cb%3Ex%3C/b%3E").text
+    assert "&lt;b&gt;x&lt;/b&gt;" in hostile and "<b>x</b>" not in hostile
+    # The search stays with the sort, and a tutor searches only their own learners.
+    assert 'name="q" value="alice"' in client.get("/tableau-de-bord?q=alice&tri=nom").text
+    auth.login("tom")
+    assert learner_order(client.get("/tableau-de-bord?q=alice").text) == []
+
+
+def test_summaries_are_computed_once_per_state_of_the_files(app_project, client, auth, monkeypatch):
+    from livret import progress
+
+    calls = []
+    real = progress.summary
+    monkeypatch.setattr(progress, "summary", lambda record, *a, **k: calls.append(record.id) or real(record, *a, **k))
+    auth.login("ada")
+    client.get("/tableau-de-bord")
+    assert sorted(calls) == ["alice", "bob"]
+    client.get("/tableau-de-bord?tri=nom")
+    assert sorted(calls) == ["alice", "bob"]  # nothing changed: no summary computed again
+    add(app_project, "bob", meeting(date=when("2026-11-19"), title="Nouvel entretien"), author="tom")
+    html = client.get("/tableau-de-bord?tri=contact").text
+    assert sorted(calls) == ["alice", "bob", "bob"]  # only the learner whose files changed
+    assert learner_order(html) == ["bob", "alice"]
+    auth.login("carl")  # another audience (shared): its own summaries
+    client.get("/tableau-de-bord")
+    assert calls.count("alice") == 2
