@@ -48,13 +48,7 @@ from .errors import Problem
 from .frames import Framer
 from .markdown import sanitize_page
 from .search_index import sections
-from .site import (
-    ORGANISATION_MARKER,
-    LearnerSite,
-    learner_site,
-    organisation_markdown,
-    preview_index,
-)
+from .site import ORGANISATION_MARKER, LearnerSite, learner_site, organisation_markdown, preview_index
 from .site.offline import IFRAME_WORKER_SHIM
 from .site.rawblocks import RawBlocks
 from .store import Store, UnknownLearner
