@@ -7,6 +7,11 @@ request that arrives *during* a build of that learner always causes a
 further build (the running one may have read the store before the new entry
 was written), so the last entry is never left out.
 
+Two queues: a request from a user (an entry written, a portfolio asked for)
+goes before the background ones (``urgent=False``: every learner at the
+app's start), so after a restart a new entry is not queued behind a
+thousand incremental checks.
+
 Builds run one at a time: an MkDocs build is CPU-bound, and the app must keep
 answering while it runs.  So the default build runs in a child process of its
 own (started once, warm across builds, at a lower CPU priority): the app's
@@ -92,6 +97,7 @@ class RebuildWorker:
         self.project = project
         self._build = build or _build_learner
         self._pending: OrderedDict[str, float] = OrderedDict()  # learner -> first request time
+        self._background: OrderedDict[str, float] = OrderedDict()  # after every ``_pending`` one
         self._building: str | None = None
         self._states: dict[str, LearnerState] = {}
         self._cond = threading.Condition()
@@ -113,23 +119,31 @@ class RebuildWorker:
         with self._cond:
             self._stop = True
             self._pending.clear()
+            self._background.clear()
             self._cond.notify_all()
         if self._started:
             self._thread.join(timeout)
 
-    def request(self, learner_id: str) -> None:
-        """Ask for a rebuild of this learner's sites (returns at once)."""
+    def request(self, learner_id: str, *, urgent: bool = True) -> None:
+        """Ask for a rebuild of this learner's sites (returns at once).
+
+        ``urgent=False``: after every urgent request; an urgent request for a
+        learner waiting in the background moves it forward.
+        """
         with self._cond:
             if self._stop:
                 return
-            self._pending.setdefault(learner_id, time.monotonic())
+            if urgent:
+                self._pending.setdefault(learner_id, self._background.pop(learner_id, time.monotonic()))
+            elif learner_id not in self._pending:
+                self._background.setdefault(learner_id, time.monotonic())
             self._cond.notify_all()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until nothing is queued or building; False on timeout."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            while self._pending or self._building:
+            while self._pending or self._background or self._building:
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return False
@@ -143,7 +157,7 @@ class RebuildWorker:
         with self._cond:
             if self._building == learner_id:
                 return "building"
-            if learner_id in self._pending:
+            if learner_id in self._pending or learner_id in self._background:
                 return "pending"
             return "idle"
 
@@ -157,11 +171,12 @@ class RebuildWorker:
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._pending and not self._stop:
+                while not self._pending and not self._background and not self._stop:
                     self._cond.wait()
                 if self._stop:
                     return
-                learner_id, _ = self._pending.popitem(last=False)
+                queue = self._pending if self._pending else self._background
+                learner_id, _ = queue.popitem(last=False)
                 self._building = learner_id
             failed = True
             try:

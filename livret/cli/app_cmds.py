@@ -211,7 +211,7 @@ def run_server(project: Project, host: str, port: int, *, threads: int = 8, rebu
         # Incremental: unchanged learners are skipped; edits made by hand while
         # the app was stopped reach the sites.
         for lid in project.store.learner_ids():
-            worker.request(lid)
+            worker.request(lid, urgent=False)  # a user's request goes first
     try:
         server = create_server(app, host=host, port=port, threads=threads, ident="livret",
                                clear_untrusted_proxy_headers=True)

@@ -167,3 +167,31 @@ def test_submit_rebuilds_in_the_background(app_project, auth):
         assert time.monotonic() - start < 30
     finally:
         worker.stop()
+
+
+def test_a_visit_moves_the_learner_before_the_start_up_rebuilds(app_project, auth):
+    import threading
+
+    from test_app_rebuild import counted
+
+    from livret.rebuild import RebuildWorker
+
+    app = make_app(app_project.root)
+    calls: list[str] = []
+    hold, started = threading.Event(), threading.Event()
+    worker = RebuildWorker(app_project, counted(calls, hold, started)).start()
+    app.extensions["livret"].rebuild = worker
+    try:
+        worker.request("alice", urgent=False)  # what `livret serve` does at start, for every learner
+        assert started.wait(30)
+        worker.request("alice", urgent=False)
+        worker.request("bob", urgent=False)
+        client = app.test_client()
+        AuthActions(client).login("bob")
+        assert client.get("/portfolio/bob/").status_code == 503
+        hold.set()
+        assert worker.wait_idle(60)
+    finally:
+        hold.set()
+        worker.stop()
+    assert calls == ["alice", "bob", "alice"]  # bob's visit went before alice's background rebuild

@@ -67,6 +67,23 @@ def test_learners_are_built_in_request_order_once_each(project):
     assert calls == ["bob", "alice", "bob"]
 
 
+def test_a_users_request_goes_before_the_background_ones(tmp_path):
+    from factories import make_project
+
+    project = make_project(tmp_path / "p", learners=("alice", "bob", "carol", "dave"))
+    with held_worker(project) as (worker, calls, hold, started):
+        worker.request("alice", urgent=False)  # the app's start: every learner, in the background
+        assert started.wait(30)
+        for learner in ("bob", "carol", "dave"):
+            worker.request(learner, urgent=False)
+        worker.request("dave")  # a user waits for dave: moved forward
+        worker.request("carol", urgent=False)  # already queued: stays where it is
+        assert worker.status("bob") == "pending" and worker.status("dave") == "pending"
+        hold.set()
+        assert worker.wait_idle(60)
+    assert calls == ["alice", "dave", "bob", "carol"]
+
+
 def test_a_failing_build_does_not_stop_the_worker_nor_leak_content(project, caplog):
     sentinel = "Hospitalisation en psychiatrie"
     bad = project.portfolios / "alice" / "entries" / "2026-03-01-alert-zzzzzzzz.md"
