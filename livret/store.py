@@ -127,6 +127,28 @@ class LearnerRecord:
         return None
 
 
+def _scan(folder: Path) -> tuple[tuple[str, int, int, bool], ...]:
+    """(name, mtime, size, is a file) of what ``folder`` holds, by name, dot files left out.
+
+    One ``stat`` per item (``is_file`` comes with the directory listing); an
+    item that vanishes or a broken link is left out, as ``entry_paths`` does.
+    """
+    out = []
+    try:
+        with os.scandir(folder) as items:
+            for item in items:
+                if item.name.startswith("."):
+                    continue
+                try:
+                    st = item.stat()
+                except OSError:
+                    continue
+                out.append((item.name, st.st_mtime_ns, st.st_size, item.is_file()))
+    except (FileNotFoundError, NotADirectoryError):
+        return ()
+    return tuple(sorted(out))
+
+
 def valid_learner_id(learner_id: str) -> bool:
     return bool(LEARNER_ID_RE.match(learner_id or ""))
 
@@ -184,13 +206,11 @@ class Store:
 
     # ------------------------------------------------------------------ cache
 
-    def _cached(self, path: Path, parse):
-        """Parse ``path`` once per (mtime, size)."""
-        try:
+    def _cached(self, path: Path, parse, key: tuple[int, int] | None = None):
+        """Parse ``path`` once per (mtime, size); ``key``: those, when the caller just read them."""
+        if key is None:
             st = path.stat()
-        except FileNotFoundError:
-            raise
-        key = (st.st_mtime_ns, st.st_size)
+            key = (st.st_mtime_ns, st.st_size)
         with self._cache_lock:
             hit = self._cache.get(path)
             if hit and hit[0] == key:
@@ -340,15 +360,7 @@ class Store:
                 framework = (profile.framework, fst.st_mtime_ns, fst.st_size)
             except OSError:
                 pass
-        folders = []
-        for sub in ("entries", "files"):
-            try:
-                with os.scandir(ldir / sub) as it:
-                    folders.append(tuple(sorted((e.name, e.stat().st_mtime_ns, e.stat().st_size)
-                                                for e in it if not e.name.startswith("."))))
-            except FileNotFoundError:
-                folders.append(())
-        return (st.st_mtime_ns, st.st_size, framework, *folders)
+        return (st.st_mtime_ns, st.st_size, framework, _scan(ldir / "entries"), _scan(ldir / "files"))
 
     def load_learner(self, learner_id: str) -> LearnerRecord:
         """Profile, framework and valid entries (date order) of a learner, with every problem.
@@ -360,7 +372,7 @@ class Store:
         with self._cache_lock:
             hit = self._records.get(learner_id)
         if hit is None or hit[0] != signature or not signature:
-            hit = (signature, self._load_learner(learner_id))
+            hit = (signature, self._load_learner(learner_id, signature))
             with self._cache_lock:
                 self._records[learner_id] = hit
         record = hit[1]
@@ -399,7 +411,8 @@ class Store:
             for path in [p for p in self._cache if ldir in p.parents]:
                 del self._cache[path]
 
-    def _load_learner(self, learner_id: str) -> LearnerRecord:
+    def _load_learner(self, learner_id: str, signature: tuple = ()) -> LearnerRecord:
+        """Read a learner's folder; with its ``signature``, the folder scans it holds are reused."""
         ldir = self.learner_dir(learner_id)
         problems: list[Problem] = []
         profile_path = ldir / PROFILE_FILE
@@ -413,15 +426,21 @@ class Store:
             if framework is None and not fprobs:
                 problems.append(Problem(self._rel(profile_path), _line(profile_path, "framework"),
                                         f"framework : référentiel introuvable : {profile.framework}"))
-        files = self.file_names(learner_id)
+        if signature:  # the scans of _signature: one stat per file, not three
+            entries_dir = ldir / "entries"
+            listed = [(entries_dir / name, (mtime, size)) for name, mtime, size, is_file in signature[3] if is_file]
+            files = [f"files/{name}" for name, _, _, is_file in signature[4] if is_file]
+        else:
+            listed = [(path, None) for path in self.entry_paths(learner_id)]
+            files = self.file_names(learner_id)
 
         parsed: list[tuple[Path, EntryBase, str, Document]] = []
-        for path in self.entry_paths(learner_id):
+        for path, key in listed:
             rel = self._rel(path)
             if path.suffix != ".md":
                 problems.append(Problem(rel, None, "fichier inattendu dans entries/ (seuls les .md sont lus)"))
                 continue
-            entry, body, doc, eprobs = self._cached(path, self._parse_entry)
+            entry, body, doc, eprobs = self._cached(path, self._parse_entry, key)
             problems += eprobs
             if entry is not None:
                 parsed.append((path, entry, body, doc))

@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -169,3 +170,24 @@ def test_derived_values_are_computed_once_per_state_of_the_files(project):
     store.derived(loose, "n", count)
     store.derived(loose, "n", count)
     assert len(calls) == 6
+
+
+def test_a_record_read_from_the_signature_scans_is_the_same(tmp_path):
+    """``load_learner`` reuses its folder scans; reading the folders again gives the same record."""
+    import shutil
+
+    from livret.project import Project
+
+    demo = Path(__file__).resolve().parent.parent / "portfolios"
+    shutil.copytree(demo, tmp_path / "portfolios")
+    (tmp_path / "portfolios" / "claire-dubois" / "entries" / "notes.txt").write_text("x", encoding="utf-8")
+    (tmp_path / "portfolios" / "claire-dubois" / "entries" / "sous-dossier").mkdir()
+    store = Project.at(tmp_path).store
+    for lid in store.learner_ids():
+        fast = store._load_learner(lid, store._signature(lid))
+        slow = store._load_learner(lid)
+        assert fast.entries == slow.entries and fast.files == slow.files
+        assert [str(p) for p in fast.problems] == [str(p) for p in slow.problems]
+        assert fast.entries
+    claire = store.load_learner("claire-dubois")
+    assert any("notes.txt" in str(p) and "fichier inattendu" in str(p) for p in claire.problems)
