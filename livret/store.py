@@ -372,7 +372,8 @@ class Store:
         with self._cache_lock:
             hit = self._records.get(learner_id)
         if hit is None or hit[0] != signature or not signature:
-            hit = (signature, self._load_learner(learner_id, signature))
+            extended = self._extended(learner_id, hit, signature) if hit is not None and signature else None
+            hit = (signature, extended or self._load_learner(learner_id, signature))
             with self._cache_lock:
                 self._records[learner_id] = hit
         record = hit[1]
@@ -411,6 +412,45 @@ class Store:
             for path in [p for p in self._cache if ldir in p.parents]:
                 del self._cache[path]
 
+    def _extended(self, learner_id: str, previous: tuple[tuple, LearnerRecord], signature: tuple
+                  ) -> LearnerRecord | None:
+        """The previous record plus the entry files added since, or None when only a full read is right.
+
+        What the app does all day (new entry files, maybe new attachments,
+        nothing else touched, no problem before) then costs the new files,
+        not a new check of every entry: the rules of an entry depend on it,
+        the framework, the entries it points to and the attachments, and
+        adding files takes none of those away.  Anything else (a file changed
+        or removed, the profile or the framework changed, a problem in a new
+        file, an id already used) is a full read.
+        """
+        old_signature, old = previous
+        if not old_signature or old.problems or old_signature[:3] != signature[:3]:
+            return None
+        old_entries, old_files = set(old_signature[3]), set(old_signature[4])
+        if not old_entries.issubset(signature[3]) or not old_files.issubset(signature[4]):
+            return None
+        files = [f"files/{name}" for name, _, _, is_file in signature[4] if is_file]
+        entries_dir = self.learner_dir(learner_id) / "entries"
+        in_store = entries_dir.relative_to(self.root).as_posix() + "/"
+        others: dict[str, EntryBase] = {e.id: e.meta for e in old.entries}
+        added: list[StoredEntry] = []
+        for name, mtime, size, is_file in signature[3]:
+            if (name, mtime, size, is_file) in old_entries:
+                continue
+            path = entries_dir / name
+            if not is_file or path.suffix != ".md":
+                return None
+            entry, body, _, problems = self._cached(path, self._parse_entry, (mtime, size))
+            if problems or entry is None or entry.id in others:
+                return None
+            others[entry.id] = entry
+            added.append(StoredEntry(entry, body, in_store + name))
+        if any(check_entry(e.meta, framework=old.framework, others=others, files=files) for e in added):
+            return None
+        entries = sorted(old.entries + added, key=lambda e: (e.meta.date, e.meta.recorded, e.id))
+        return LearnerRecord(learner_id, old.profile, old.profile_body, old.framework, entries, files, [])
+
     def _load_learner(self, learner_id: str, signature: tuple = ()) -> LearnerRecord:
         """Read a learner's folder; with its ``signature``, the folder scans it holds are reused."""
         ldir = self.learner_dir(learner_id)
@@ -436,9 +476,9 @@ class Store:
 
         parsed: list[tuple[Path, EntryBase, str, Document]] = []
         for path, key in listed:
-            rel = self._rel(path)
             if path.suffix != ".md":
-                problems.append(Problem(rel, None, "fichier inattendu dans entries/ (seuls les .md sont lus)"))
+                problems.append(Problem(self._rel(path), None,
+                                        "fichier inattendu dans entries/ (seuls les .md sont lus)"))
                 continue
             entry, body, doc, eprobs = self._cached(path, self._parse_entry, key)
             problems += eprobs
@@ -459,12 +499,13 @@ class Store:
             unique.append(item)
 
         entries: list[StoredEntry] = []
+        in_store = ldir.relative_to(self.root).as_posix() + "/entries/"  # once, not per entry
         for path, entry, body, doc in unique:
             errors = check_entry(entry, framework=framework, others=by_id, files=files)
             if errors:
                 problems += _problems(self._rel(path), doc, errors)
                 continue
-            entries.append(StoredEntry(entry, body, path.relative_to(self.root).as_posix()))
+            entries.append(StoredEntry(entry, body, in_store + path.name))
         entries.sort(key=lambda e: (e.meta.date, e.meta.recorded, e.id))
         return LearnerRecord(learner_id, profile, profile_body, framework, entries, files, problems)
 

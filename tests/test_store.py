@@ -191,3 +191,54 @@ def test_a_record_read_from_the_signature_scans_is_the_same(tmp_path):
         assert fast.entries
     claire = store.load_learner("claire-dubois")
     assert any("notes.txt" in str(p) and "fichier inattendu" in str(p) for p in claire.problems)
+
+
+def full_read(store, lid):
+    record = store._load_learner(lid)
+    return record.entries, record.files, [str(p) for p in record.problems]
+
+
+def test_added_entries_extend_the_record_like_a_full_read(project, monkeypatch):
+    store = project.store
+    store.load_learner("alice")
+    first = add(project, "alice", meeting(title="Un"))
+    reads = []
+    real = store._load_learner
+    monkeypatch.setattr(store, "_load_learner", lambda *a, **k: reads.append(a[0]) or real(*a, **k))
+    add(project, "alice", {"type": "feedback", "date": when("2026-03-01"), "title": "Retour",
+                           "about": first.id, "competencies": [{"code": "A1", "level": "2"}]})
+    add(project, "alice", {"type": "evidence", "date": when("2026-02-01"), "title": "Photo",
+                           "competencies": [{"code": "A1"}]}, author="alice", role="learner",
+        uploads=[("photo.jpg", JPEG)])
+    record = store.load_learner("alice")
+    assert reads == []  # appends only: no full read
+    assert (record.entries, record.files, [str(p) for p in record.problems]) == full_read(store, "alice")
+    assert [e.meta.date for e in record.entries] == sorted(e.meta.date for e in record.entries)
+
+
+@pytest.mark.parametrize("change", ["bad file", "duplicate id", "edited", "removed", "not markdown"])
+def test_anything_but_new_valid_entries_is_a_full_read(project, monkeypatch, change):
+    store = project.store
+    one = add(project, "alice", meeting(title="Un"))
+    two = add(project, "alice", meeting(title="Deux"))
+    store.load_learner("alice")
+    entries = project.portfolios / "alice" / "entries"
+    path_one = project.portfolios / one.path
+    if change == "bad file":
+        (entries / "2026-03-03-meeting-zzzz.md").write_text("---\ntype: meeting\n---\n", encoding="utf-8")
+    elif change == "duplicate id":
+        (entries / "0000-copie.md").write_text(path_one.read_text(encoding="utf-8"), encoding="utf-8")
+    elif change == "edited":
+        path_one.write_text(path_one.read_text(encoding="utf-8").replace("Un", "Un (modifié)"), encoding="utf-8")
+    elif change == "removed":
+        (project.portfolios / two.path).unlink()
+    else:
+        (entries / "notes.txt").write_text("x", encoding="utf-8")
+    reads = []
+    real = store._load_learner
+    monkeypatch.setattr(store, "_load_learner", lambda *a, **k: reads.append(a[0]) or real(*a, **k))
+    record = store.load_learner("alice")
+    assert reads == ["alice"]
+    assert (record.entries, record.files, [str(p) for p in record.problems]) == full_read(store, "alice")
+    if change in ("bad file", "duplicate id", "not markdown"):
+        assert record.problems
