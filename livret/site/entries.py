@@ -95,7 +95,8 @@ def _details(ctx: SiteContext, entry: StoredEntry, here: str) -> tuple[list[str]
         if key in _COMMON:
             continue
         value = getattr(entry.meta, key)
-        label = info.title or key
+        # The form asks for minutes; the page shows "1 h 30": no unit in the label.
+        label = (info.title or key).removesuffix(" (minutes)")
         if isinstance(value, str) and key not in _VALUE_LABELS and key != "status" and key != "updates":
             if value.strip():  # free text (context, observations): rendered like a body
                 sections.append(f"## {t.esc(label)}\n" + t.raw_block(t.shift_headings(render_markdown(value), 2)))
