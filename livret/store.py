@@ -26,7 +26,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -127,11 +127,24 @@ class LearnerRecord:
         return None
 
 
-def _scan(folder: Path) -> tuple[tuple[str, int, int, bool], ...]:
-    """(name, mtime, size, is a file) of what ``folder`` holds, by name, dot files left out.
+#: One item of a folder scan: (name, mtime in ns, size, is a regular file).
+Scanned = tuple[str, int, int, bool]
+
+
+class Signature(NamedTuple):
+    """What a learner's record is made of (see ``Store._signature``); compared whole."""
+
+    profile: tuple[int, int]  # mtime, size of learner.md
+    framework: tuple  # (id, mtime, size) of its framework file, () when it has none
+    entries: tuple[Scanned, ...]
+    files: tuple[Scanned, ...]
+
+
+def _scan(folder: Path) -> tuple[Scanned, ...]:
+    """What ``folder`` holds, by name, dot files left out.
 
     One ``stat`` per item (``is_file`` comes with the directory listing); an
-    item that vanishes or a broken link is left out, as ``entry_paths`` does.
+    item that vanishes or a broken link is left out.
     """
     out = []
     try:
@@ -147,6 +160,11 @@ def _scan(folder: Path) -> tuple[tuple[str, int, int, bool], ...]:
     except (FileNotFoundError, NotADirectoryError):
         return ()
     return tuple(sorted(out))
+
+
+def _file_names(scan: tuple[Scanned, ...]) -> list[str]:
+    """The names of the regular files of a scan, in name order."""
+    return [name for name, _, _, is_file in scan if is_file]
 
 
 def valid_learner_id(learner_id: str) -> bool:
@@ -323,15 +341,10 @@ class Store:
 
     def entry_paths(self, learner_id: str) -> list[Path]:
         d = self.learner_dir(learner_id) / "entries"
-        if not d.is_dir():
-            return []
-        return sorted(p for p in d.iterdir() if not p.name.startswith(".") and p.is_file())
+        return [d / name for name in _file_names(_scan(d))]
 
     def file_names(self, learner_id: str) -> list[str]:
-        d = self.learner_dir(learner_id) / "files"
-        if not d.is_dir():
-            return []
-        return sorted(f"files/{p.name}" for p in d.iterdir() if not p.name.startswith(".") and p.is_file())
+        return [f"files/{name}" for name in _file_names(_scan(self.learner_dir(learner_id) / "files"))]
 
     def profile(self, learner_id: str) -> LearnerProfile | None:
         """Only the learner's profile (None if invalid): cheap, for access checks on every request."""
@@ -340,7 +353,7 @@ class Store:
             raise UnknownLearner(f"apprenant·e inconnu·e : {learner_id}")
         return self._cached(path, self._parse_profile)[0]
 
-    def _signature(self, learner_id: str) -> tuple:
+    def _signature(self, learner_id: str) -> Signature | tuple[()]:
         """What a learner's record is made of: names, sizes and dates of its files and of its framework.
 
         Cheap (one directory scan per folder, no parsing), so that a page
@@ -360,7 +373,7 @@ class Store:
                 framework = (profile.framework, fst.st_mtime_ns, fst.st_size)
             except OSError:
                 pass
-        return (st.st_mtime_ns, st.st_size, framework, _scan(ldir / "entries"), _scan(ldir / "files"))
+        return Signature((st.st_mtime_ns, st.st_size), framework, _scan(ldir / "entries"), _scan(ldir / "files"))
 
     def load_learner(self, learner_id: str) -> LearnerRecord:
         """Profile, framework and valid entries (date order) of a learner, with every problem.
@@ -412,7 +425,7 @@ class Store:
             for path in [p for p in self._cache if ldir in p.parents]:
                 del self._cache[path]
 
-    def _extended(self, learner_id: str, previous: tuple[tuple, LearnerRecord], signature: tuple
+    def _extended(self, learner_id: str, previous: tuple[Signature, LearnerRecord], signature: Signature
                   ) -> LearnerRecord | None:
         """The previous record plus the entry files added since, or None when only a full read is right.
 
@@ -425,17 +438,18 @@ class Store:
         file, an id already used) is a full read.
         """
         old_signature, old = previous
-        if not old_signature or old.problems or old_signature[:3] != signature[:3]:
+        if not old_signature or old.problems or old_signature.profile != signature.profile \
+                or old_signature.framework != signature.framework:
             return None
-        old_entries, old_files = set(old_signature[3]), set(old_signature[4])
-        if not old_entries.issubset(signature[3]) or not old_files.issubset(signature[4]):
+        old_entries = set(old_signature.entries)
+        if not old_entries.issubset(signature.entries) or not set(old_signature.files).issubset(signature.files):
             return None
-        files = [f"files/{name}" for name, _, _, is_file in signature[4] if is_file]
+        files = [f"files/{name}" for name in _file_names(signature.files)]
         entries_dir = self.learner_dir(learner_id) / "entries"
-        in_store = entries_dir.relative_to(self.root).as_posix() + "/"
+        in_store = self._stored_prefix(entries_dir)
         others: dict[str, EntryBase] = {e.id: e.meta for e in old.entries}
         added: list[StoredEntry] = []
-        for name, mtime, size, is_file in signature[3]:
+        for name, mtime, size, is_file in signature.entries:
             if (name, mtime, size, is_file) in old_entries:
                 continue
             path = entries_dir / name
@@ -451,7 +465,11 @@ class Store:
         entries = sorted(old.entries + added, key=lambda e: (e.meta.date, e.meta.recorded, e.id))
         return LearnerRecord(learner_id, old.profile, old.profile_body, old.framework, entries, files, [])
 
-    def _load_learner(self, learner_id: str, signature: tuple = ()) -> LearnerRecord:
+    def _stored_prefix(self, entries_dir: Path) -> str:
+        """``StoredEntry.path`` of the files of ``entries_dir``, without the name."""
+        return entries_dir.relative_to(self.root).as_posix() + "/"
+
+    def _load_learner(self, learner_id: str, signature: Signature | tuple[()] = ()) -> LearnerRecord:
         """Read a learner's folder; with its ``signature``, the folder scans it holds are reused."""
         ldir = self.learner_dir(learner_id)
         problems: list[Problem] = []
@@ -466,13 +484,10 @@ class Store:
             if framework is None and not fprobs:
                 problems.append(Problem(self._rel(profile_path), _line(profile_path, "framework"),
                                         f"framework : référentiel introuvable : {profile.framework}"))
-        if signature:  # the scans of _signature: one stat per file, not three
-            entries_dir = ldir / "entries"
-            listed = [(entries_dir / name, (mtime, size)) for name, mtime, size, is_file in signature[3] if is_file]
-            files = [f"files/{name}" for name, _, _, is_file in signature[4] if is_file]
-        else:
-            listed = [(path, None) for path in self.entry_paths(learner_id)]
-            files = self.file_names(learner_id)
+        entries_dir = ldir / "entries"
+        entries_scan = signature.entries if signature else _scan(entries_dir)
+        files = [f"files/{name}" for name in _file_names(signature.files if signature else _scan(ldir / "files"))]
+        listed = [(entries_dir / name, (mtime, size)) for name, mtime, size, is_file in entries_scan if is_file]
 
         parsed: list[tuple[Path, EntryBase, str, Document]] = []
         for path, key in listed:
@@ -499,7 +514,7 @@ class Store:
             unique.append(item)
 
         entries: list[StoredEntry] = []
-        in_store = ldir.relative_to(self.root).as_posix() + "/entries/"  # once, not per entry
+        in_store = self._stored_prefix(entries_dir)  # once, not per entry
         for path, entry, body, doc in unique:
             errors = check_entry(entry, framework=framework, others=by_id, files=files)
             if errors:

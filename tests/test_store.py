@@ -188,7 +188,9 @@ def test_a_record_read_from_the_signature_scans_is_the_same(tmp_path):
         slow = store._load_learner(lid)
         assert fast.entries == slow.entries and fast.files == slow.files
         assert [str(p) for p in fast.problems] == [str(p) for p in slow.problems]
-        assert fast.entries
+        assert fast.entries and fast.files == store.file_names(lid)
+        read = {e.path for e in fast.entries}
+        assert read <= {p.relative_to(store.root).as_posix() for p in store.entry_paths(lid)}
     claire = store.load_learner("claire-dubois")
     assert any("notes.txt" in str(p) and "fichier inattendu" in str(p) for p in claire.problems)
 
