@@ -131,33 +131,36 @@ class SiteContext:
     def competency_path(self, code: str) -> str:
         return f"{COMPETENCY_DIR}/{self.slugs[code]}.md"
 
-    def entry_link(self, from_path: str, entry_id: str, text: str | None = None) -> str:
-        """Markdown link to an entry's page, or its plain title if it has none here."""
+    def _entry_target(self, entry_id: str, text: str | None) -> tuple[str, str | None]:
+        """(label, source path or None) of a link to an entry."""
         entry = self.by_id.get(self.latest_id(entry_id))
         label = text if text is not None else (entry.meta.title if entry else "entrée")
-        path = self.entry_path(entry_id)
+        return label, self.entry_path(entry_id)
+
+    def _competency_target(self, code: str, with_title: bool) -> tuple[str, str | None]:
+        """(label, source path or None) of a link to a competency."""
+        view = self.view_by_code.get(code)
+        if view is None:
+            return code, None
+        return (f"{code} — {view.title}" if with_title else code), self.competency_path(code)
+
+    def entry_link(self, from_path: str, entry_id: str, text: str | None = None) -> str:
+        """Markdown link to an entry's page, or its plain title if it has none here."""
+        label, path = self._entry_target(entry_id, text)
         return t.link(label, from_path, path) if path else t.esc(label)
 
     def competency_link(self, from_path: str, code: str, with_title: bool = True) -> str:
-        view = self.view_by_code.get(code)
-        if view is None:
-            return t.esc(code)
-        label = f"{code} — {view.title}" if with_title else code
-        return t.link(label, from_path, self.competency_path(code))
+        label, path = self._competency_target(code, with_title)
+        return t.link(label, from_path, path) if path else t.esc(label)
 
     def entry_anchor(self, from_path: str, entry_id: str, text: str | None = None) -> str:
         """HTML link to an entry's page, or its plain title if it has none here."""
-        entry = self.by_id.get(self.latest_id(entry_id))
-        label = text if text is not None else (entry.meta.title if entry else "entrée")
-        path = self.entry_path(entry_id)
+        label, path = self._entry_target(entry_id, text)
         return t.anchor(label, self.url(from_path, path)) if path else t.line(label)
 
     def competency_anchor(self, from_path: str, code: str, with_title: bool = True) -> str:
-        view = self.view_by_code.get(code)
-        if view is None:
-            return t.line(code)
-        label = f"{code} — {view.title}" if with_title else code
-        return t.anchor(label, self.url(from_path, self.competency_path(code)))
+        label, path = self._competency_target(code, with_title)
+        return t.anchor(label, self.url(from_path, path)) if path else t.line(label)
 
     def url(self, from_path: str, to_path: str, *, page: bool = True) -> str:
         return t.url(from_path, to_path, self.directory_urls, page=page)

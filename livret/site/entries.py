@@ -82,10 +82,6 @@ def _value(ctx: SiteContext, entry: StoredEntry, key: str, value: Any, here: str
     return t.line(value)
 
 
-def _field(label: str, value_html: str) -> str:
-    """One line of an entry's details: ``<strong>Label</strong> : value``."""
-    return f"<strong>{t.line(label)}</strong> : {value_html}"
-
 
 def _details(ctx: SiteContext, entry: StoredEntry, here: str) -> tuple[list[str], list[str]]:
     """(detail lines as HTML, sections) for the type's own keys, from the schema model."""
@@ -103,7 +99,7 @@ def _details(ctx: SiteContext, entry: StoredEntry, here: str) -> tuple[list[str]
             continue
         shown = _value(ctx, entry, key, value, here)
         if shown is not None:
-            bullets.append(_field(label, shown))
+            bullets.append(t.labelled(label, shown))
     return bullets, sections
 
 
@@ -147,15 +143,15 @@ def _attachments(ctx: SiteContext, entry: StoredEntry, here: str) -> str:
 def _header(ctx: SiteContext, entry: StoredEntry, here: str) -> list[str]:
     meta = entry.meta
     lines = [
-        _field("Type", t.line(ctx.type_label(entry))),
-        _field("Date", t.line(pv.fr_datetime(meta.date))),
-        _field("Auteur", t.line(ctx.author(entry))),
-        _field("Enregistrée le", t.line(pv.fr_datetime(meta.recorded))),
+        t.labelled("Type", t.line(ctx.type_label(entry))),
+        t.labelled("Date", t.line(pv.fr_datetime(meta.date))),
+        t.labelled("Auteur", t.line(ctx.author(entry))),
+        t.labelled("Enregistrée le", t.line(pv.fr_datetime(meta.recorded))),
     ]
     if meta.visibility == "staff":  # only on the staff site; shared is the default, said in "Comment lire"
-        lines.append(_field("Visibilité", t.line(VISIBILITY_LABELS[meta.visibility])))
+        lines.append(t.labelled("Visibilité", t.line(VISIBILITY_LABELS[meta.visibility])))
     if meta.about:
-        lines.append(_field("À propos de", ctx.entry_anchor(here, meta.about)))
+        lines.append(t.labelled("À propos de", ctx.entry_anchor(here, meta.about)))
     return lines
 
 

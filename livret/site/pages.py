@@ -229,13 +229,13 @@ def competency_page(ctx: SiteContext, view: pv.CompetencyView) -> str:
                 f"{ctx.entry_anchor(here, event.entry_id, 'voir')})")
 
     out += ["## Niveaux", t.raw_block(t.html_list([
-        f"<strong>Positionnement</strong> : {level(view.positioning)}",
-        f"<strong>Auto-évaluation</strong> : {level(view.self_assessed)}",
+        t.labelled("Positionnement", level(view.positioning)),
+        t.labelled("Auto-évaluation", level(view.self_assessed)),
         f"<strong>Suivi du tuteur</strong> (entretiens et retours) : {level(view.followup)}",
-        f"<strong>Évaluation (niveau officiel)</strong> : {level(view.assessed)}",
-        f"<strong>Observation entreprise</strong> : {level(view.observed)}",
-        f"<strong>Acquise</strong> : {_acquired_html(view)}",
-        f"<strong>Preuves</strong> : {len(view.evidence)}",
+        t.labelled("Évaluation (niveau officiel)", level(view.assessed)),
+        t.labelled("Observation entreprise", level(view.observed)),
+        t.labelled("Acquise", _acquired_html(view)),
+        t.labelled("Preuves", str(len(view.evidence))),
     ])), "## Historique"]
     if view.history:
         rows = [[t.line(pv.fr_date(ev.date)), t.line(_SOURCE_LABELS.get(ev.source, ev.source)),

@@ -136,6 +136,11 @@ def anchor(text: object, href: str) -> str:
     return f'<a href="{attr(href)}">{line(text)}</a>'
 
 
+def labelled(label: str, value_html: str) -> str:
+    """``<strong>Label</strong> : value`` (a line of details; the value is already HTML)."""
+    return f"<strong>{line(label)}</strong> : {value_html}"
+
+
 def html_list(items: Iterable[str]) -> str:
     """``<ul>`` of items that are already HTML."""
     return "<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>"
