@@ -88,7 +88,12 @@ def matching(rows: list[Row], query: str) -> list[Row]:
         s = row.summary
         return fold(" ".join([row.id] + ([s.name, s.programme or ""] if s is not None else [])))
 
-    return [r for r in rows if all(w in text(r) for w in words)]
+    kept = []
+    for row in rows:
+        found = text(row)
+        if all(w in found for w in words):
+            kept.append(row)
+    return kept
 
 
 def readable_rows(user) -> list[Row]:

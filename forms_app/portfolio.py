@@ -103,15 +103,13 @@ def _generating(learner_id: str):
     """The first build is queued (or running): say so, and reload until it is there."""
     worker = livret().rebuild
     failed = False
-    status = worker.status(learner_id) if worker is not None else "idle"
-    if worker is not None and status == "idle":
+    status = worker.status(learner_id) if worker is not None else None
+    if status == "idle":
         state = worker.state(learner_id)
         # After a failure, say so for a while instead of rebuilding in a loop.
         failed = state.failed and time.monotonic() - (state.finished or 0) < RETRY_FAILED_AFTER
-        if not failed:
-            worker.request(learner_id)
-    elif worker is not None and status == "pending":
-        worker.request(learner_id)  # someone is waiting: before the start-up rebuilds
+    if status in ("idle", "pending") and not failed:
+        worker.request(learner_id)  # urgent: a waiting learner goes before the start-up rebuilds
     body = render_template("portfolio/generating.html", learner_id=learner_id, failed=failed,
                            refresh=REFRESH_SECONDS, worker=worker is not None)
     headers = {"Retry-After": str(REFRESH_SECONDS)}

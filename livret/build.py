@@ -305,9 +305,9 @@ def _mkdocs_build(project: Project, store: Store, learner_id: str, audience: str
         plugin.config.offline = offline
         plugin.config.cache_dir = str((out or project.build_dir) / CACHE / "jinja")
         plugin.config.assets_dir = None if offline else str(out / ASSETS)
-        staff_site = out / "staff" / learner_id if out is not None else None
-        plugin.config.link_files_from = str(staff_site) if audience == "shared" and not offline \
-            and staff_site is not None and staff_site.is_dir() else None
+        staff_site = None if offline else out / "staff" / learner_id
+        plugin.config.link_files_from = str(staff_site) if audience == "shared" and staff_site \
+            and staff_site.is_dir() else None
         plugin.shared_store = store
         try:
             mkdocs_build(config)

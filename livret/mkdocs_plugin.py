@@ -203,7 +203,7 @@ class LivretPlugin(BasePlugin[LivretConfig]):
                 attachment = _Attachment.generated(config, prefix + rel + ".download",
                                                    abs_src_path=str(learner_dir / rel))
                 attachment.dest_uri = prefix + rel
-                if self.config.link_files_from and not self.config.offline:
+                if self.config.link_files_from:
                     attachment.sibling = os.path.join(self.config.link_files_from, attachment.dest_uri)
                 generated.append(attachment)
             if prefix:
