@@ -17,8 +17,8 @@ import time
 from collections import Counter
 
 from forms_app.dashboard import PAGE_SIZE
-from livret.accounts import Accounts
-from livret.project import Project
+from livret.instance.accounts import Accounts
+from livret.store.project import Project
 
 from .figures import Figure, Target
 from .live_app import Client, Served, meeting_form, post_entry

@@ -4,10 +4,10 @@ The full and no-change builds run ``livret build`` as a subprocess, as a
 person would, with the memory of the whole process tree sampled (the build
 spreads learners over worker processes).  The one-learner rebuild runs in
 this process through the app's own background worker
-(:class:`livret.rebuild.RebuildWorker`), warm as it is in a running app.
+(:class:`livret.publish.rebuild.RebuildWorker`), warm as it is in a running app.
 
 The naive way is what one would do without livret's build driver: the same
-pages (from the core's page generator, :func:`livret.site.learner_site`)
+pages (from the core's page generator, :func:`livret.publish.site.learner_site`)
 written out as plain Markdown, and one ``mkdocs build`` (Material, same
 theme, same Markdown extensions, search) per learner site, run as many at a
 time as livret runs workers.  Its time counts only the ``mkdocs build``
@@ -27,10 +27,10 @@ from pathlib import Path
 
 import yaml
 
-from livret.build import MANIFESTS
-from livret.project import Project
-from livret.rebuild import RebuildWorker
-from livret.site import ORGANISATION_MARKER, learner_site, organisation_markdown
+from livret.publish.build import MANIFESTS
+from livret.publish.rebuild import RebuildWorker
+from livret.publish.site import ORGANISATION_MARKER, learner_site, organisation_markdown
+from livret.store.project import Project
 
 from .figures import Figure, Target
 from .measure import disk_usage, median, run_measured

@@ -31,7 +31,7 @@ ENTRY_ANCHOR = re.compile(r"#entree-([0-9A-Z]{26})")
 #: ``livret serve`` without the start-up rebuild request of every learner: for stores whose
 #: sites were never built (the dashboard benchmark), where it would only add background load.
 _SERVE_NO_STARTUP_BUILD = (
-    "import sys; from livret.project import Project; from livret.cli.app_cmds import run_server; "
+    "import sys; from livret.store.project import Project; from livret.cli.serve_cmds import run_server; "
     "run_server(Project.at(sys.argv[1]), '127.0.0.1', 0, rebuild_all=False)"
 )
 
@@ -108,6 +108,12 @@ class Response:
         return self.headers.get("location", "")
 
 
+class ServerGone(ConnectionError):
+    """A request got no complete answer: every way a killed or restarting server
+    can end a response (refused, reset, a status line or body cut short) is this
+    one ``OSError``, so that load threads need one ``except``."""
+
+
 class Client:
     """One browser: a keep-alive connection, the session cookie, the CSRF token."""
 
@@ -146,10 +152,10 @@ class Client:
             self.conn.request(method, path, body=body, headers=headers)
             raw = self.conn.getresponse()
             data = raw.read()
-        except (http.client.HTTPException, OSError):
+        except (http.client.HTTPException, OSError) as exc:
             self.conn.close()
             self.conn = None  # the next request opens a new connection
-            raise
+            raise ServerGone(f"{method} {path}: {exc!r}") from exc
         for value in raw.headers.get_all("Set-Cookie") or []:
             cookie = SimpleCookie()
             cookie.load(value)

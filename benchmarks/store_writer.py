@@ -21,7 +21,7 @@ import threading
 import traceback
 from pathlib import Path
 
-from livret.project import Project
+from livret.store.project import Project
 
 PARIS = dt.timezone(dt.timedelta(hours=1))
 NOW = dt.datetime(2026, 11, 20, 18, 0, tzinfo=PARIS)

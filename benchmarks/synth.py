@@ -8,8 +8,8 @@ on every machine for a given seed, so that figures can be compared.
 
 Entries are written fast (plain file writes, one git commit at the end) but
 always through the project's own writer: each entry is a model validated
-with ``livret.schema.ENTRY_ADAPTER`` and rendered with
-``livret.yamlio.render_front_matter``, so the generated store passes
+with ``livret.store.schema.ENTRY_ADAPTER`` and rendered with
+``livret.store.yamlio.render_front_matter``, so the generated store passes
 ``livret check`` exactly like one written by the app.
 
 Each learner has its own random generator (seeded with the seed and the
@@ -41,11 +41,11 @@ from zoneinfo import ZoneInfo
 
 from ulid import ULID
 
-from livret.attachments import stored_name
-from livret.history import History
-from livret.project import Project
-from livret.schema import ENTRY_ADAPTER, Framework, LearnerProfile, entry_to_data
-from livret.yamlio import dump_yaml, load_yaml, render_front_matter
+from livret.store.attachments import stored_name
+from livret.store.history import History
+from livret.store.project import Project
+from livret.store.schema import ENTRY_ADAPTER, Framework, LearnerProfile, entry_to_data
+from livret.store.yamlio import dump_yaml, load_yaml, render_front_matter
 
 REPO = Path(__file__).resolve().parent.parent
 SCAFFOLD = REPO / "livret" / "scaffold"

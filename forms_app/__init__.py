@@ -1,10 +1,10 @@
 """The livret web app: sign-in, dashboards, entry forms, built portfolios.
 
 Views never touch files: they call the core's store API
-(:mod:`livret.store`), the access policy (:mod:`livret.access`) and the
-derived views (:mod:`livret.progress`).  Accounts are in the instance
-database (:mod:`livret.accounts`); sites are rebuilt in the background
-(:mod:`livret.rebuild`).
+(:mod:`livret.store`), the access policy (:mod:`livret.instance.access`) and the
+derived views (:mod:`livret.views.progress`).  Accounts are in the instance
+database (:mod:`livret.instance.accounts`); sites are rebuilt in the background
+(:mod:`livret.publish.rebuild`).
 
 Adding a blueprint (share links, the JSON API...): write a module in this
 package that defines ``bp`` (a :class:`flask.Blueprint`) and add its name to
@@ -22,9 +22,9 @@ from flask import Flask
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
-from livret.accounts import Accounts
-from livret.project import Project
-from livret.rebuild import RebuildWorker
+from livret.instance.accounts import Accounts
+from livret.publish.rebuild import RebuildWorker
+from livret.store.project import Project
 
 from . import errors, filters, security
 from .state import Livret
@@ -79,7 +79,8 @@ def create_app(project_root: Path | str, *, testing: bool = False, config: dict[
     worker = RebuildWorker(project) if app.config["LIVRET_REBUILD"] else None
     accounts = Accounts.for_project(project)
     accounts.db.keep_open()  # see InstanceDB.keep_open: requests keep working on a full disk
-    app.extensions["livret"] = Livret(project=project, accounts=accounts, rebuild=worker)
+    state = app.extensions["livret"] = Livret(project=project, accounts=accounts, rebuild=worker)
+    project.store.after_commit.append(state.rebuild_after)
     for name in BLUEPRINT_MODULES:
         module = importlib.import_module(f"{__name__}.{name}")
         app.register_blueprint(module.bp)

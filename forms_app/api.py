@@ -1,7 +1,7 @@
 """The JSON API under ``/api/v1`` (description: ``/api/v1/openapi.json``).
 
 Callers authenticate with a personal token (``Authorization: Bearer
-livret_…``, see :mod:`livret.tokens`); cookies are ignored, which is why the
+livret_…``, see :mod:`livret.instance.tokens`); cookies are ignored, which is why the
 blueprint is exempt from CSRF.  The token's user then goes through exactly
 the helpers the forms use (:func:`forms_app.auth.learner_or_404_403`,
 :func:`forms_app.auth.require_write`), so the API can never see or write
@@ -24,9 +24,9 @@ from typing import Any
 from flask import Blueprint, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from livret.access import audience_for, can_read, writable_types
-from livret.errors import FieldError, InvalidInput
-from livret.instance_db import InstanceDB
+from livret.instance.access import audience_for, can_read, writable_types
+from livret.instance.db import InstanceDB
+from livret.instance.tokens import Tokens
 from livret.interop.openapi import (
     API_PREFIX,
     PROBLEM_TYPE,
@@ -40,10 +40,10 @@ from livret.interop.openapi import (
     openapi_document,
     wire_errors,
 )
-from livret.progress import competency_views, for_audience, progress
-from livret.schema import ENTRY_MODELS
 from livret.store import LearnerRecord, StoredEntry, StoreError
-from livret.tokens import Tokens
+from livret.store.errors import FieldError, InvalidInput
+from livret.store.schema import ENTRY_MODELS
+from livret.views.progress import competency_views, for_audience, progress
 
 from . import csrf
 from .auth import current_user, learner_or_404_403, require_write
@@ -276,7 +276,6 @@ def create_entry(learner_id: str):
         raise ApiError(422, None, exc.errors) from None
     except StoreError as exc:
         raise ApiError(503, str(exc)) from None
-    livret().request_rebuild(record.id)
     return _json(_entry_json(stored), 201, headers={"Location": f"{API_PREFIX}/learners/{record.id}/entries"})
 
 

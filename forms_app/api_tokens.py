@@ -13,8 +13,8 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
-from livret.instance_db import InstanceDB
-from livret.tokens import MAX_LABEL, TokenError, Tokens
+from livret.instance.db import InstanceDB
+from livret.instance.tokens import MAX_LABEL, TokenError, Tokens
 
 from .auth import current_user, login_required
 from .state import livret

@@ -23,10 +23,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 
-from livret.access import can_read, can_write
-from livret.accounts import AccountError, LoginRefused, User
-from livret.schema import LearnerProfile
+from livret.instance.access import can_read, can_write
+from livret.instance.accounts import AccountError, LoginRefused, User
 from livret.store import LearnerRecord, UnknownLearner, valid_learner_id
+from livret.store.schema import LearnerProfile
 
 from .state import livret
 

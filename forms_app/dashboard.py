@@ -7,7 +7,7 @@
 - A learner lands on their own page: progress, what to do next, their
   entries.
 
-Every figure comes from :func:`livret.progress.summary` and the other
+Every figure comes from :func:`livret.views.progress.summary` and the other
 derived views, so the dashboard, the built site and the API agree.
 """
 
@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from livret import progress
-from livret.access import audience_for, can_read, can_write, writable_types
-from livret.schema import TYPE_LABELS
+from livret.instance.access import audience_for, can_read, can_write, writable_types
 from livret.store import LearnerRecord
+from livret.store.schema import TYPE_LABELS
+from livret.views import progress
 
 from .auth import current_user, learner_or_404_403, login_required
 from .entries import latest_version

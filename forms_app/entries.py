@@ -14,11 +14,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from livret.access import audience_for, can_choose_visibility
-from livret.errors import InvalidInput
-from livret.progress import effective, for_audience, fr_date, timeline
-from livret.schema import ENTRY_MODELS, MAX_BODY, TYPE_LABELS
+from livret.instance.access import audience_for, can_choose_visibility
 from livret.store import LearnerRecord, StoredEntry, StoreError
+from livret.store.errors import InvalidInput
+from livret.store.schema import ENTRY_MODELS, MAX_BODY, TYPE_LABELS
+from livret.views.progress import effective, for_audience, fr_date, timeline
 
 from .auth import current_user, learner_or_404_403, login_required, require_write
 from .entry_forms import EntryForm, entry_form_class, initial_data
@@ -73,7 +73,6 @@ def _submit(record: LearnerRecord, form: EntryForm, corrected: StoredEntry | Non
     except StoreError as exc:
         form.general_errors.append(str(exc))
         return None
-    livret().request_rebuild(record.id)
     flash(_("« %(title)s » est enregistré·e. Le portfolio sera à jour dans quelques secondes.",
             title=stored.meta.title), "success")
     return redirect(url_for("dashboard.learner", learner_id=record.id, _anchor=f"entree-{stored.id}"))
@@ -142,7 +141,7 @@ def correct(learner_id: str, entry_id: str):
 @login_required
 def preview():
     """The Markdown text rendered by the build's own sanitizing renderer (an HTML fragment)."""
-    from livret.markdown import render_markdown
+    from livret.publish.markdown import render_markdown
 
     text = request.form.get("text", "")
     if len(text) > MAX_BODY:

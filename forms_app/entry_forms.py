@@ -1,4 +1,4 @@
-"""Entry forms derived from the one schema (:data:`livret.schema.ENTRY_MODELS`).
+"""Entry forms derived from the one schema (:data:`livret.store.schema.ENTRY_MODELS`).
 
 No entry field is declared here: every input comes from a pydantic field of
 the entry type's model (its title is the label, its description the help
@@ -7,7 +7,7 @@ dictionaries, lists become one item per line, dates and numbers get the
 matching HTML inputs).  The forms do not validate either: they turn what was
 typed into the store's input (``fields``, ``body``, ``uploads``), the store
 validates it with the same schema as ``livret check``, and its
-:class:`~livret.errors.FieldError` locations put each message next to its
+:class:`~livret.store.errors.FieldError` locations put each message next to its
 input.  What the user typed is kept on error.
 """
 
@@ -35,10 +35,10 @@ except ImportError:  # pragma: no cover - older WTForms
     SelectChoice = None
 from wtforms.widgets import CheckboxInput, DateInput, DateTimeLocalInput, ListWidget, NumberInput
 
-from livret import schema
-from livret.attachments import ALLOWED_TYPES
-from livret.errors import FieldError
-from livret.schema import ENTRY_ID_RE, SERVER_KEYS, EntryBase, Framework
+from livret.store import schema
+from livret.store.attachments import ALLOWED_TYPES
+from livret.store.errors import FieldError
+from livret.store.schema import ENTRY_ID_RE, SERVER_KEYS, EntryBase, Framework
 
 #: Keys the form never shows as plain inputs: set by the server, by the URL
 #: (type, corrects) or by dedicated widgets (competencies, attachments).

@@ -1,4 +1,4 @@
-"""Template filters and globals: the French formatting of :mod:`livret.progress`."""
+"""Template filters and globals: the French formatting of :mod:`livret.views.progress`."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-from livret import progress, schema
-from livret.access import audience_for
+from livret.instance.access import audience_for
+from livret.store import schema
+from livret.views import progress
 
 from .state import livret
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from flask import Blueprint, abort, redirect, render_template, request, send_file, url_for
 from werkzeug.security import safe_join
 
-from livret.access import audience_for
+from livret.instance.access import audience_for
 
 from .auth import current_user, login_required, profile_or_404_403
 from .state import livret
@@ -47,7 +47,7 @@ RETRY_FAILED_AFTER = 60.0
 
 
 def site_root(audience: str, learner_id: str) -> Path:
-    from livret.build import site_dir
+    from livret.publish.build import site_dir
 
     return site_dir(livret().project, audience, learner_id)
 

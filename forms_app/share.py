@@ -21,7 +21,7 @@ Signed in:
 
 - ``/apprenants/<id>/partage``: the learner's links and their visit log;
   the learner (own), assigned tutors and admins create and revoke links
-  (:func:`livret.access.can_share`); auditors read the log.
+  (:func:`livret.instance.access.can_share`); auditors read the log.
 - ``/apprenants/<id>/dossier-audit``: the audit pack, at the user's
   audience (staff for tutors, auditors, admins; shared otherwise).
 - ``/qualiopi`` and ``/qualiopi.csv``: the Qualiopi follow-up report, for
@@ -51,10 +51,10 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField
 from wtforms.validators import NumberRange, Optional
 
-from livret import qualiopi
-from livret.access import audience_for, can_share
-from livret.pack import PackError, build_pack
-from livret.shares import MAX_LABEL, TOKEN_RE, ShareError, ShareLink, ShareLinks
+from livret.audit.pack import PackError, build_pack
+from livret.instance.access import audience_for, can_share
+from livret.instance.shares import MAX_LABEL, TOKEN_RE, ShareError, ShareLink, ShareLinks
+from livret.views import qualiopi
 
 from .auth import current_user, login_required, profile_or_404_403, roles_required
 from .portfolio import ASSETS_DIR, INLINE, SITE_CSP, resolve, site_root

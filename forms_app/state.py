@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
-from livret.accounts import Accounts
-from livret.project import Project
-from livret.rebuild import RebuildWorker
+from livret.instance.accounts import Accounts
+from livret.publish.rebuild import RebuildWorker
+from livret.store import Commit
+from livret.store.project import Project
 
 
 @dataclass
@@ -30,6 +31,10 @@ class Livret:
     def request_rebuild(self, learner_id: str) -> None:
         if self.rebuild is not None:
             self.rebuild.request(learner_id)
+
+    def rebuild_after(self, commit: Commit) -> None:
+        """The store's after-commit hook: every write, whatever its path, reaches the sites."""
+        self.request_rebuild(commit.learner_id)
 
 
 def livret() -> Livret:

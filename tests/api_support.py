@@ -12,9 +12,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from livret.accounts import Accounts
-from livret.instance_db import DB_NAME, InstanceDB
-from livret.tokens import Tokens
+from livret.instance.accounts import Accounts
+from livret.instance.db import DB_NAME, InstanceDB
+from livret.instance.tokens import Tokens
 
 #: username -> role; alice and bob are the learners of the ``project`` fixture
 #: (tina tutors alice, tom tutors bob, carl is alice's company tutor).

@@ -19,8 +19,8 @@ from typing import Any
 
 from factories import REPO, add, make_project, meeting, when
 
-from livret.history import History
-from livret.project import Project
+from livret.store.history import History
+from livret.store.project import Project
 
 #: Text that only staff entries hold: it must never appear under build/shared/.
 STAFF_ALERT = "SECRETALERTE7f3a"

@@ -24,8 +24,8 @@ def project(tmp_path):
 @pytest.fixture
 def demo_project(tmp_path):
     """A copy of the shipped demo organisation (mkdocs.yml, site_src/, portfolios/), with its own git."""
-    from livret.history import History
-    from livret.project import Project
+    from livret.store.history import History
+    from livret.store.project import Project
 
     root = tmp_path / "demo"
     root.mkdir()

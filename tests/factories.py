@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from livret.history import History
-from livret.project import Project
-from livret.schema import LearnerProfile
-from livret.yamlio import dump_yaml, render_front_matter
+from livret.store.history import History
+from livret.store.project import Project
+from livret.store.schema import LearnerProfile
+from livret.store.yamlio import dump_yaml, render_front_matter
 
 REPO = Path(__file__).resolve().parent.parent
 PARIS = dt.timezone(dt.timedelta(hours=1))

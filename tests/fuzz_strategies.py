@@ -1,4 +1,4 @@
-"""Hypothesis strategies for entry input, derived from the one schema (livret.schema).
+"""Hypothesis strategies for entry input, derived from the one schema (livret.store.schema).
 
 Nothing here re-declares an entry's fields: each type's keys, types, bounds,
 patterns and allowed values come from its pydantic model's JSON schema.
@@ -20,7 +20,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from livret.schema import ENTRY_MODELS, SERVER_KEYS, Framework
+from livret.store.schema import ENTRY_MODELS, SERVER_KEYS, Framework
 
 #: Text a person could type (no lone surrogates: no browser or JSON decoder produces them).
 TEXT_CHARS = st.characters(codec="utf-8", exclude_categories=("Cs",))

@@ -7,11 +7,11 @@ import subprocess
 from pathlib import Path
 
 from click.testing import CliRunner
-
 from factories import PARIS, add, when
+
 from livret.cli import main
-from livret.progress import competency_views
-from livret.schema import LearnerProfile
+from livret.store.schema import LearnerProfile
+from livret.views.progress import competency_views
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MOODLE_CSV = FIXTURES / "interop" / "moodle-tuteur.csv"

@@ -8,12 +8,12 @@ import subprocess
 
 import jsonschema
 import pytest
-
 from api_support import bearer, install_accounts, make_accounts_db, tokens_for
 from factories import add, meeting, when
+
+from livret.instance.tokens import Tokens
 from livret.interop.openapi import openapi_document
-from livret.progress import competency_views, for_audience
-from livret.tokens import Tokens
+from livret.views.progress import competency_views, for_audience
 
 MEETING = {"type": "meeting", "date": "2026-02-02T10:00:00+01:00", "title": "Entretien par l'API",
            "kind": "suivi", "modality": "distance-synchrone", "duration": 30,
@@ -69,7 +69,7 @@ def test_requests_without_a_valid_token_get_401_problems(api):
     tina = next(t for t in store.list("tina"))
     store.revoke(tina.id)
     assert client.get("/api/v1/learners", headers=bearer(tokens["tina"])).status_code == 401
-    from livret.accounts import Accounts
+    from livret.instance.accounts import Accounts
     Accounts.for_project(project).set_disabled("tom")
     assert client.get("/api/v1/learners", headers=bearer(tokens["tom"])).status_code == 401
     ok = client.get("/api/v1/learners", headers=bearer(tokens["carl"]))

@@ -21,7 +21,6 @@ import subprocess
 import sys
 
 import pytest
-
 from api_support import install_accounts, make_accounts_db, start_server, stop_server, tokens_for
 from factories import add, meeting, when
 

@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from buildkit import DEMO_TODAY, demo_or_skip  # noqa: E402
 
-from livret import progress as pv  # noqa: E402
-from livret.build import build_learner, build_offline  # noqa: E402
+from livret.publish.build import build_learner, build_offline  # noqa: E402
+from livret.views import progress as pv  # noqa: E402
 
 pytestmark = pytest.mark.browser
 

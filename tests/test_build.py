@@ -18,9 +18,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from buildkit import DEMO_TODAY, content_of, decoded_files, demo_or_skip, external_loads, parse, site_size  # noqa: E402
 
-from livret import progress as pv  # noqa: E402
-from livret.build import build_all, site_dir  # noqa: E402
-from livret.schema import ENTRY_MODELS  # noqa: E402
+from livret.publish.build import build_all, site_dir  # noqa: E402
+from livret.store.schema import ENTRY_MODELS  # noqa: E402
+from livret.views import progress as pv  # noqa: E402
 
 TODAY = DEMO_TODAY
 AUDIENCES = ("staff", "shared")

@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from buildkit import content_of, decoded_files  # noqa: E402
 from factories import add, make_project, meeting, when  # noqa: E402
 
-from livret.build import build_all, build_learner, site_dir  # noqa: E402
 from livret.cli import main  # noqa: E402
+from livret.publish.build import build_all, build_learner, site_dir  # noqa: E402
 
 TODAY = dt.date(2026, 6, 1)
 BOTH = {("alice", "staff"), ("alice", "shared"), ("bob", "staff"), ("bob", "shared")}

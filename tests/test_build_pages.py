@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from buildkit import OLD_VERSION, PNG, STAFF_ALERT, STAFF_MEETING, rich_project  # noqa: E402
 from factories import add, when  # noqa: E402
 
-from livret import progress as pv  # noqa: E402
-from livret.site import learner_site  # noqa: E402
-from livret.site import text as t  # noqa: E402
+from livret.publish.site import learner_site  # noqa: E402
+from livret.publish.site import text as t  # noqa: E402
+from livret.views import progress as pv  # noqa: E402
 
 TODAY = dt.date(2026, 6, 1)
 

@@ -20,8 +20,8 @@ from buildkit import LOADING_ATTRIBUTES, content_of, external_loads, parse  # no
 from factories import SMALL_FRAMEWORK, add, make_project, meeting, when  # noqa: E402
 from test_markdown import HOSTILE  # noqa: E402
 
-from livret.build import build_all, site_dir  # noqa: E402
-from livret.yamlio import dump_yaml, parse_front_matter, render_front_matter  # noqa: E402
+from livret.publish.build import build_all, site_dir  # noqa: E402
+from livret.store.yamlio import dump_yaml, parse_front_matter, render_front_matter  # noqa: E402
 
 TODAY = dt.date(2026, 6, 1)
 TITLE_SCRIPT = "</title><script>alert('titre')</script>"

@@ -16,14 +16,14 @@ from collections import Counter
 
 import pytest
 from click.testing import CliRunner
+from factories import REPO
 from ulid import ULID
 
-from factories import REPO
-from livret import progress
-from livret.attachments import sniff, stored_name
 from livret.cli import main
-from livret.project import Project
-from livret.schema import ENTRY_TYPES, MEETING_KINDS, MODALITIES
+from livret.store.attachments import sniff, stored_name
+from livret.store.project import Project
+from livret.store.schema import ENTRY_TYPES, MEETING_KINDS, MODALITIES
+from livret.views import progress
 
 TODAY = dt.date(2026, 11, 21)
 

@@ -4,11 +4,11 @@ import datetime as dt
 import shutil
 
 import pytest
-
 from factories import REPO
-from livret import progress as pg
-from livret.demo import DEMO_TODAY, demo_shift, rebase_dates
-from livret.project import Project
+
+from livret.store.demo import DEMO_TODAY, demo_shift, rebase_dates
+from livret.store.project import Project
+from livret.views import progress as pg
 
 
 @pytest.fixture

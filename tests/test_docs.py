@@ -3,11 +3,11 @@
 import re
 
 from click.testing import CliRunner
-
 from factories import REPO
+
 from livret.cli import main
-from livret.schema import ENTRY_ADAPTER, ENTRY_MODELS, Framework, LearnerProfile, Organisation
-from livret.yamlio import load_yaml, parse_front_matter
+from livret.store.schema import ENTRY_ADAPTER, ENTRY_MODELS, Framework, LearnerProfile, Organisation
+from livret.store.yamlio import load_yaml, parse_front_matter
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 FORMAT = (REPO / "docs" / "format.md").read_text(encoding="utf-8")

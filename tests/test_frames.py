@@ -1,4 +1,4 @@
-"""Page frames (livret.frames) make builds faster, never different.
+"""Page frames (livret.publish.frames) make builds faster, never different.
 
 Every site is built twice, with frames and with every page rendered by the
 theme, and the two builds must be the same file for file.  Theme overrides
@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from buildkit import DEMO_TODAY, demo_or_skip, rich_project  # noqa: E402
 
-from livret import frames  # noqa: E402
-from livret.build import build_all  # noqa: E402
+from livret.publish import frames  # noqa: E402
+from livret.publish.build import build_all  # noqa: E402
 
 
 def files(out: Path) -> dict[str, bytes]:

@@ -22,11 +22,11 @@ from fuzz_strategies import BODY, entry_input, form_input, mostly, resolve_refs
 from test_fuzz_store import snapshot
 
 from benchmarks.live_app import ENTRY_ANCHOR, Client, serve, stop  # noqa: E402
-from livret.accounts import Accounts
-from livret.instance_db import InstanceDB
-from livret.schema import entry_to_data, types_written_by
+from livret.instance.accounts import Accounts
+from livret.instance.db import InstanceDB
+from livret.instance.tokens import Tokens
 from livret.store import Store
-from livret.tokens import Tokens
+from livret.store.schema import entry_to_data, types_written_by
 
 pytestmark = pytest.mark.filterwarnings("ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning")
 

@@ -27,16 +27,10 @@ from fuzz_strategies import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from livret.errors import InvalidInput
-from livret.schema import entry_to_data
 from livret.store import Store
-from livret.yamlio import (
-    FrontMatterError,
-    dump_yaml,
-    load_yaml,
-    parse_front_matter,
-    render_front_matter,
-)
+from livret.store.errors import InvalidInput
+from livret.store.schema import entry_to_data
+from livret.store.yamlio import FrontMatterError, dump_yaml, load_yaml, parse_front_matter, render_front_matter
 
 # Hypothesis imports libcst to report a failure, which warns; without this the
 # failure would show as a pytest INTERNALERROR instead of the falsifying example.

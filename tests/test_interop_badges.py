@@ -7,7 +7,6 @@ import json
 
 import jsonschema
 import pytest
-
 from interop_support import EVIDENCE_TITLE, FIXTURES, STAFF_TITLE, cli, cohort_history
 
 SCHEMA_FILE = FIXTURES / "openbadges" / "ob_v3p0_achievementcredential_schema.json"

@@ -6,11 +6,11 @@ import json
 import re
 
 from click.testing import CliRunner
-
 from factories import REPO
+
 from livret.cli import main
 from livret.interop.openapi import wire_errors
-from livret.schema import ENTRY_ADAPTER
+from livret.store.schema import ENTRY_ADAPTER
 
 DOC = (REPO / "docs" / "interop.md").read_text(encoding="utf-8")
 

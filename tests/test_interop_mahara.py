@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from interop_support import MAHARA_MATRIX, cli, commits, enrol_and_assess, snapshot
+
 from livret.interop.frameworks import ImportFailed
 from livret.interop.mahara import read_mahara_matrix
 

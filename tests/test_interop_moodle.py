@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from interop_support import MOODLE_CSV, cli, commits, enrol_and_assess, snapshot
+
 from livret.interop.frameworks import ImportFailed
 from livret.interop.moodle import read_moodle_csv, write_moodle_csv
 

@@ -1,4 +1,4 @@
-"""Cohort progression CSV: same figures as livret.progress, shared view only, Excel-friendly."""
+"""Cohort progression CSV: same figures as livret.views.progress, shared view only, Excel-friendly."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import csv
 import io
 
 from interop_support import EVIDENCE_TITLE, STAFF_TITLE, cli, cohort_history
+
 from livret.interop.progress_csv import COLUMNS
-from livret.progress import competency_views, for_audience
-from livret.yamlio import dump_yaml, load_yaml
+from livret.store.yamlio import dump_yaml, load_yaml
+from livret.views.progress import competency_views, for_audience
 
 
 def read_csv(path):

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from buildkit import LOADING_ATTRIBUTES, Tags, remote  # noqa: E402
 
-from livret.markdown import local_url, render_markdown, sanitize_html, sanitize_page  # noqa: E402
+from livret.publish.markdown import local_url, render_markdown, sanitize_html, sanitize_page  # noqa: E402
 
 #: Markdown a malicious or careless writer could type in an entry.
 HOSTILE = {

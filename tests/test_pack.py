@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 from factories import add, meeting, when
 
+from livret.audit.pack import PackError, build_pack, pack_entries, verify_pack
+from livret.audit.record_pdf import record_document, record_pdf
 from livret.cli import main
-from livret.pack import PackError, build_pack, pack_entries, verify_pack
-from livret.record_pdf import record_document, record_pdf
 
 #: Written only in staff entries (body, title) and a staff-only attachment.
 SECRET = "zqx-staff-secret-4711"
@@ -174,7 +174,7 @@ def test_export_refuses_bad_input_and_writes_nothing(project, tmp_path):
 
 
 def test_pdf_without_dejavu_falls_back_to_core_font(project, record, monkeypatch, tmp_path):
-    from livret import record_pdf as module
+    from livret.audit import record_pdf as module
 
     monkeypatch.setattr(module, "FONT_DIRS", (tmp_path / "no-fonts",))
     assert module.font_dir() is None
@@ -226,7 +226,7 @@ def test_unzipped_pack_opens_from_disk_with_search(project, record, shared_pack,
 
 
 def test_pdf_shows_the_profile_text_without_markdown_markers():
-    from livret.record_pdf import plain_paragraphs
+    from livret.audit.record_pdf import plain_paragraphs
 
     text = "## Projet\nLucas, **21 ans**, voir [le site](https://x.example).\nSuite.\n\n- un\n- deux *b*"
     assert plain_paragraphs(text) == ["Projet", "Lucas, 21 ans, voir le site. Suite.", "- un\n- deux b"]

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from buildkit import STAFF_ALERT, content_of, demo_or_skip, rich_project  # noqa: E402
 from factories import REPO, add, make_project, meeting, when  # noqa: E402
 
-from livret.build import build_offline  # noqa: E402
+from livret.publish.build import build_offline  # noqa: E402
 
 ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
 

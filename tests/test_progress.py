@@ -3,9 +3,9 @@
 import datetime as dt
 
 import pytest
-
 from factories import add, meeting, when
-from livret import progress as pg
+
+from livret.views import progress as pg
 
 TODAY = dt.date(2026, 11, 21)
 

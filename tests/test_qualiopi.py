@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 from factories import add, make_project, meeting, when
 
-from livret import qualiopi as q
 from livret.cli import main
+from livret.views import qualiopi as q
 
 TODAY = dt.date(2026, 11, 21)
 
@@ -283,7 +283,7 @@ def test_demo_flags_the_at_risk_learner_and_passes_the_complete_one(demo_project
 
 
 def test_staff_site_has_a_qualiopi_page_with_links_to_proofs(reports):
-    from livret.site.pages import learner_site
+    from livret.publish.site.pages import learner_site
 
     project = reports["project"]
     record = project.store.load_learner("bob")

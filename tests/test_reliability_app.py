@@ -26,7 +26,7 @@ if str(REPO) not in sys.path:  # the benchmarks package, when pytest is not run 
 from test_reliability_store import assert_store_sound, commits_by_path
 
 from benchmarks.live_app import Client, kill, meeting_form, post_entry, serve, stop  # noqa: E402
-from livret.accounts import Accounts
+from livret.instance.accounts import Accounts
 from livret.store import Store
 
 PASSWORD = "fiabilite-mot-de-passe-1"
@@ -137,7 +137,7 @@ def test_concurrent_clients_through_the_real_server(served_project, tmp_path):
     store = Store(served_project.portfolios, display_root=served_project.root)
     assert_acknowledged_stored(store, load.acknowledged)
     assert_store_sound(store)
-    assert "Traceback" not in served.output()
+    assert "Traceback" not in served.output(), served.output()
 
 
 def test_sigkill_mid_load_then_restart(served_project, tmp_path):

@@ -17,7 +17,7 @@ from test_fuzz_store import snapshot  # noqa: E402
 from test_reliability_store import _fill, assert_store_sound, read_only, small_disk  # noqa: E402
 
 from benchmarks.live_app import Client, meeting_form, post_entry, serve, stop  # noqa: E402
-from livret.accounts import Accounts  # noqa: E402
+from livret.instance.accounts import Accounts  # noqa: E402
 from livret.store import Store  # noqa: E402
 
 PASSWORD = "disque-mot-de-passe-1"

@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 from factories import REPO, add, make_project, meeting
 
-from livret.history import History
 from livret.store import Store, StoreError
-from livret.yamlio import parse_front_matter
+from livret.store.history import History
+from livret.store.yamlio import parse_front_matter
 
 
 def start_writer(root: Path, ack: Path, *learners: str, author: str, threads: int = 1,
@@ -237,7 +237,7 @@ def test_read_only_store_refuses_clearly(tmp_path):
 
 
 def test_forget_drops_a_learners_cached_files(tmp_path):
-    """What keeps a long build's memory flat (livret.build drops each learner once built)."""
+    """What keeps a long build's memory flat (livret.publish.build drops each learner once built)."""
     project = make_project(tmp_path / "proj", git=False, with_site=False)
     entry = add(project, "alice", meeting(title="Titre A"))
     store = project.store

@@ -3,10 +3,11 @@
 import datetime as dt
 
 import pytest
+from factories import SMALL_FRAMEWORK
 from pydantic import ValidationError
 
-from livret.errors import from_validation_error
-from livret.schema import (
+from livret.store.errors import from_validation_error
+from livret.store.schema import (
     ENTRY_ADAPTER,
     ENTRY_MODELS,
     Framework,
@@ -14,7 +15,6 @@ from livret.schema import (
     entry_to_data,
     types_written_by,
 )
-from factories import SMALL_FRAMEWORK
 
 BASE = {
     "id": "01JM2Q8V6Z9X3K4T5R6S7W8Y9A",

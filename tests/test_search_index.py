@@ -1,6 +1,6 @@
 """livret's search-section reader gives Material's index, entry for entry.
 
-``livret.search_index.sections`` replaces the HTML parse of Material's
+``livret.publish.search_index.sections`` replaces the HTML parse of Material's
 search plugin for speed; it must never change what the search finds.
 """
 
@@ -20,10 +20,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from buildkit import DEMO_TODAY, demo_or_skip, rich_project  # noqa: E402
 from test_markdown import HOSTILE  # noqa: E402
 
-import livret.mkdocs_plugin as plugin  # noqa: E402
-from livret.build import build_all  # noqa: E402
-from livret.markdown import render_markdown, sanitize_page  # noqa: E402
-from livret.search_index import sections  # noqa: E402
+import livret.publish.mkdocs_plugin as plugin  # noqa: E402
+from livret.publish.build import build_all  # noqa: E402
+from livret.publish.markdown import render_markdown, sanitize_page  # noqa: E402
+from livret.publish.search_index import sections  # noqa: E402
 
 
 def material(html: str) -> list[tuple]:

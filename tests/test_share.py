@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from livret.cli import main
-from livret.instance_db import DB_NAME
-from livret.shares import ShareError, ShareLinks, hash_token, token_from
+from livret.instance.db import DB_NAME
+from livret.instance.shares import ShareError, ShareLinks, hash_token, token_from
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 11, 21, 9, 0, tzinfo=UTC)

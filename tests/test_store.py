@@ -5,11 +5,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from factories import add, meeting, when
-from livret.errors import InvalidInput
+
 from livret.store import UnknownLearner
-from livret.yamlio import parse_front_matter
+from livret.store.errors import InvalidInput
+from livret.store.yamlio import parse_front_matter
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
 
@@ -176,7 +176,7 @@ def test_a_record_read_from_the_signature_scans_is_the_same(tmp_path):
     """``load_learner`` reuses its folder scans; reading the folders again gives the same record."""
     import shutil
 
-    from livret.project import Project
+    from livret.store.project import Project
 
     demo = Path(__file__).resolve().parent.parent / "portfolios"
     shutil.copytree(demo, tmp_path / "portfolios")

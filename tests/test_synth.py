@@ -8,8 +8,8 @@ import sys
 
 from factories import REPO
 
-from livret.attachments import sniff
-from livret.yamlio import parse_front_matter
+from livret.store.attachments import sniff
+from livret.store.yamlio import parse_front_matter
 
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))

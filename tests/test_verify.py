@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 from factories import add, make_project, meeting
 
+from livret.audit.integrity import describe_change, verify
 from livret.cli import main
-from livret.integrity import describe_change, verify
 
 
 def run_verify(project):

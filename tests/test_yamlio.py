@@ -2,7 +2,7 @@
 
 import pytest
 
-from livret.yamlio import FrontMatterError, dump_yaml, load_yaml, parse_front_matter, render_front_matter
+from livret.store.yamlio import FrontMatterError, dump_yaml, load_yaml, parse_front_matter, render_front_matter
 
 
 def test_times_dates_and_yes_stay_text():

@@ -19,8 +19,11 @@ def main(ctx: click.Context, root: str | None) -> None:
 
 
 # Each module adds its commands to ``main``.
-from . import store_cmds  # noqa: E402,F401
-from . import build_cmds  # noqa: E402,F401
-from . import app_cmds  # noqa: E402,F401
-from . import share_cmds  # noqa: E402,F401
-from . import interop_cmds  # noqa: E402,F401
+from . import (  # noqa: E402
+    build_cmds,  # noqa: F401
+    interop_cmds,  # noqa: F401
+    serve_cmds,  # noqa: F401
+    share_cmds,  # noqa: F401
+    store_cmds,  # noqa: F401
+    user_cmds,  # noqa: F401
+)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from ..build import BuildError, build_all
-from ..project import Project
+from ..publish.build import BuildError, build_all
 from ..store import UnknownLearner
+from ..store.project import Project
 from . import main
 from .common import fail, root_option
 

@@ -7,7 +7,7 @@ from typing import Callable
 
 import click
 
-from ..project import Project
+from ..store.project import Project
 
 ROOT_HELP = "Dossier du projet livret (mkdocs.yml, site_src/, portfolios/). Par défaut : le dossier courant."
 
@@ -31,3 +31,9 @@ def root_option(func: Callable) -> Callable:
 def fail(message: str, code: int = 1) -> None:
     click.echo(f"erreur : {message}", err=True)
     raise SystemExit(code)
+
+
+def require_store(project: Project) -> None:
+    """Stop with exit code 2 unless ``project`` has a ``portfolios/`` folder."""
+    if not project.portfolios.is_dir():
+        fail(f"pas de dossier portfolios/ dans {project.root}", 2)

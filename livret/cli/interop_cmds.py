@@ -17,19 +17,18 @@ from pathlib import Path
 
 import click
 
-from .. import atomic
-from ..accounts import Accounts
+from ..instance.accounts import Accounts
+from ..instance.tokens import TokenError, Tokens
 from ..interop.badges import credentials
 from ..interop.frameworks import ImportFailed, ImportResult, write_framework
 from ..interop.mahara import read_mahara_matrix
 from ..interop.moodle import read_moodle_csv, write_moodle_csv
 from ..interop.progress_csv import progress_csv
-from ..project import Project
-from ..schema import USERNAME_RE
-from ..store import StoreError, UnknownLearner
-from ..tokens import TokenError, Tokens
+from ..store import StoreError, UnknownLearner, atomic
+from ..store.project import Project
+from ..store.schema import USERNAME_RE
 from . import main
-from .common import fail, root_option
+from .common import fail, require_store, root_option
 
 READERS = {"moodle": read_moodle_csv, "mahara": read_mahara_matrix}
 
@@ -38,11 +37,6 @@ def cli_author() -> str:
     """Who the history records for a command-line write: ``$USER`` when it is a valid username."""
     user = (os.environ.get("USER") or "").lower()
     return user if USERNAME_RE.match(user) else "admin"
-
-
-def _require_store(project: Project) -> None:
-    if not project.portfolios.is_dir():
-        fail(f"pas de dossier portfolios/ dans {project.root}", 2)
 
 
 def _write_output(output: str, data: bytes) -> None:
@@ -69,7 +63,7 @@ def framework() -> None:
 @root_option
 def import_framework(project: Project, file: Path, fmt: str, fid: str | None, force: bool) -> None:
     """Importe un référentiel exporté de Moodle ou Mahara dans portfolios/_frameworks/."""
-    _require_store(project)
+    require_store(project)
     try:
         result: ImportResult = READERS[fmt](file.read_bytes(), name=file.name, framework_id_=fid)
     except ImportFailed as exc:
@@ -99,7 +93,7 @@ def import_framework(project: Project, file: Path, fmt: str, fid: str | None, fo
 @root_option
 def export_framework(project: Project, framework_id: str, fmt: str, output: str) -> None:
     """Exporte un référentiel au format CSV d'import de Moodle."""
-    _require_store(project)
+    require_store(project)
     fw, problems = project.store.framework(framework_id)
     if fw is None:
         for problem in problems:
@@ -122,7 +116,7 @@ def export_framework(project: Project, framework_id: str, fmt: str, output: str)
 @root_option
 def export_progress(project: Project, output: str, learners: tuple[str, ...]) -> None:
     """Progression de la cohorte en CSV (une ligne par apprenant·e et compétence, vue partagée)."""
-    _require_store(project)
+    require_store(project)
     store = project.store
     ids = list(learners) or store.learner_ids()
     records = []
@@ -150,7 +144,7 @@ def export_progress(project: Project, output: str, learners: tuple[str, ...]) ->
 @root_option
 def badges(project: Project, learner: str, out_dir: Path, base_url: str | None) -> None:
     """Open Badges 3.0 (non signés) des compétences acquises d'un·e apprenant·e."""
-    _require_store(project)
+    require_store(project)
     if base_url is not None and not re.fullmatch(r"https?://[^\s\"'<>]+", base_url):
         fail("--base-url : adresse http(s) attendue, ex. https://formation.example.org")
     try:

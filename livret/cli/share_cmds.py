@@ -7,14 +7,9 @@ from pathlib import Path
 
 import click
 
-from ..project import Project
+from ..store.project import Project
 from . import main
-from .common import fail, root_option
-
-
-def _require_store(project: Project) -> None:
-    if not project.portfolios.is_dir():
-        fail(f"pas de dossier portfolios/ dans {project.root}", 2)
+from .common import fail, require_store, root_option
 
 
 def _conclude(findings: list, failed: str, clean: str) -> None:
@@ -32,9 +27,9 @@ def _conclude(findings: list, failed: str, clean: str) -> None:
 def verify(project: Project) -> None:
     """Vérifie l'intégrité du dépôt : fichiers illisibles, entrées non enregistrées ou modifiées
     après coup (avec le commit qui les a ajoutées), « git fsck ». Code 0 si tout est intact, 1 sinon."""
-    from ..integrity import verify as run_verify
+    from ..audit.integrity import verify as run_verify
 
-    _require_store(project)
+    require_store(project)
     findings = run_verify(project)
     git = "historique git vérifié" if project.store.history.enabled else "pas d'historique git"
     _conclude(findings, f"{len(findings)} constat(s) d'intégrité.",
@@ -65,10 +60,10 @@ def report() -> None:
 @root_option
 def report_qualiopi(project: Project, output: Path | None, learners: tuple[str, ...], today: str | None) -> None:
     """Indicateurs Qualiopi 8, 10, 11, 12 et 13 : une ligne par apprenant·e et par indicateur."""
-    from .. import atomic
-    from ..qualiopi import store_reports, to_csv
+    from ..store import atomic
+    from ..views.qualiopi import store_reports, to_csv
 
-    _require_store(project)
+    require_store(project)
     known = project.store.learner_ids()
     unknown = [lid for lid in learners if lid not in known]
     if unknown:
@@ -95,7 +90,7 @@ def _local(project: Project, moment: dt.datetime | None) -> str:
     """A date-time in the organisation's timezone, in French."""
     from zoneinfo import ZoneInfo
 
-    from ..progress import fr_datetime
+    from ..views.progress import fr_datetime
 
     if moment is None:
         return "—"
@@ -119,9 +114,9 @@ def share() -> None:
 def share_create(project: Project, learner: str, days: int | None, label: str | None, base_url: str,
                  created_by: str) -> None:
     """Crée un lien ; la dernière ligne affichée est le lien complet (affiché une seule fois)."""
-    from ..shares import ShareError, ShareLinks
+    from ..instance.shares import ShareError, ShareLinks
 
-    _require_store(project)
+    require_store(project)
     try:
         created = ShareLinks.for_project(project).create(learner, created_by=created_by, label=label, days=days)
     except ShareError as exc:
@@ -140,9 +135,9 @@ def share_create(project: Project, learner: str, days: int | None, label: str | 
 @root_option
 def share_list(project: Project, learner: str | None) -> None:
     """Liste les liens (d'un·e apprenant·e, ou tous), du plus récent au plus ancien."""
-    from ..shares import ShareLinks
+    from ..instance.shares import ShareLinks
 
-    _require_store(project)
+    require_store(project)
     if learner is not None and learner not in project.store.learner_ids():
         fail(f"apprenant·e inconnu·e : {learner!r}", 2)
     links = ShareLinks.for_project(project).list(learner)
@@ -165,9 +160,9 @@ def share_list(project: Project, learner: str | None) -> None:
 @root_option
 def share_revoke(project: Project, token_or_url: str, revoked_by: str) -> None:
     """Révoque un lien, désigné par son jeton, son adresse complète ou son numéro (« share list »)."""
-    from ..shares import ShareError, ShareLinks, token_from
+    from ..instance.shares import ShareError, ShareLinks, token_from
 
-    _require_store(project)
+    require_store(project)
     links = ShareLinks.for_project(project)
     if token_or_url.isdigit():
         link = links.get(int(token_or_url))
@@ -206,9 +201,9 @@ def share_revoke(project: Project, token_or_url: str, revoked_by: str) -> None:
 def export(project: Project, learner: str, output: Path, audience: str) -> None:
     """Dossier d'audit d'un·e apprenant·e : site consultable hors ligne, pièces jointes,
     livret de suivi en PDF et manifeste SHA-256."""
-    from ..pack import PackError, build_pack
+    from ..audit.pack import PackError, build_pack
 
-    _require_store(project)
+    require_store(project)
     try:
         summary = build_pack(project, learner, output, audience=audience)
     except PackError as exc:
@@ -224,7 +219,7 @@ def export(project: Project, learner: str, output: Path, audience: str) -> None:
 @click.argument("pack", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def verify_pack_cmd(pack: Path) -> None:
     """Vérifie un dossier d'audit : signale tout fichier modifié, manquant ou ajouté (code 1)."""
-    from ..pack import verify_pack
+    from ..audit.pack import verify_pack
 
     findings = verify_pack(pack)
     _conclude(findings, f"{len(findings)} anomalie(s) : le dossier a été modifié depuis sa création.",

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from ..history import History
-from ..project import Project
+from ..store.history import History
+from ..store.project import Project
 from . import main
-from .common import fail, root_option
+from .common import fail, require_store, root_option
 
 SCAFFOLD = Path(__file__).resolve().parent.parent / "scaffold"
 
@@ -19,8 +19,7 @@ SCAFFOLD = Path(__file__).resolve().parent.parent / "scaffold"
 @root_option
 def check(project: Project) -> None:
     """Valide tout le dépôt des portfolios ; une ligne « chemin:ligne: message » par problème."""
-    if not project.portfolios.is_dir():
-        fail(f"pas de dossier portfolios/ dans {project.root}", 2)
+    require_store(project)
     problems = project.store.check()
     for problem in problems:
         click.echo(str(problem))

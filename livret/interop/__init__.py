@@ -9,4 +9,6 @@
 - :mod:`.badges`: Open Badges 3.0 credentials for acquired competencies.
 
 Nothing here imports Flask: the CLI and the API both call these functions.
+May import :mod:`livret.views` and :mod:`livret.store` (and the layers
+between, :mod:`livret.publish` and :mod:`livret.instance`).
 """

@@ -24,9 +24,9 @@ import re
 import uuid
 from typing import Any
 
-from ..progress import competency_views, for_audience, fr_date
-from ..schema import TYPE_LABELS, Framework, Organisation
 from ..store import LearnerRecord
+from ..store.schema import TYPE_LABELS, Framework, Organisation
+from ..views.progress import competency_views, for_audience, fr_date
 
 CONTEXT = [
     "https://www.w3.org/ns/credentials/v2",

@@ -1,7 +1,7 @@
 """What the framework importers share: results, errors, codes, writing.
 
 An importer reads another tool's file and returns an :class:`ImportResult`
-(a validated :class:`livret.schema.Framework`, warnings about what livret
+(a validated :class:`livret.store.schema.Framework`, warnings about what livret
 cannot represent, and the codes it had to adapt) or raises
 :class:`ImportFailed` with one French message per problem, each naming the
 line (CSV) or the key path (JSON).  Nothing is written until the whole file
@@ -18,11 +18,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .. import atomic
-from ..errors import from_validation_error
-from ..schema import CODE_RE, FRAMEWORK_ID_RE, Framework
-from ..store import FRAMEWORKS_DIR, Store, StoreError
-from ..yamlio import dump_yaml
+from ..store import FRAMEWORKS_DIR, Store, StoreError, atomic
+from ..store.errors import from_validation_error
+from ..store.schema import CODE_RE, FRAMEWORK_ID_RE, Framework
+from ..store.yamlio import dump_yaml
 
 #: Longest title livret accepts (schema ShortText) and longest description.
 MAX_TITLE = 200

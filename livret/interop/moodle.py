@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..schema import Framework
+from ..store.schema import Framework
 from .frameworks import (
     CodeBook,
     ExportFailed,

@@ -5,7 +5,7 @@ body is its pydantic model's *validation* schema without the keys the
 server sets (``id``, ``recorded``, ``author``, ``role``) plus ``body``; its
 response is the model's *serialization* schema with those keys marked
 ``readOnly``.  Profiles, competency views and the envelopes below come from
-their own models too.  A change to :mod:`livret.schema` changes the API's
+their own models too.  A change to :mod:`livret.store.schema` changes the API's
 description with it.
 
 :func:`wire_errors` holds requests to the description's JSON types and
@@ -25,9 +25,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
-from ..errors import FieldError
-from ..progress import CompetencyView
-from ..schema import ENTRY_MODELS, MAX_BODY, SERVER_KEYS, AttachmentPath, LearnerProfile
+from ..store.errors import FieldError
+from ..store.schema import ENTRY_MODELS, MAX_BODY, SERVER_KEYS, AttachmentPath, LearnerProfile
+from ..views.progress import CompetencyView
 
 API_PREFIX = "/api/v1"
 REF = "#/components/schemas/{model}"

@@ -2,7 +2,7 @@
 
 Meant for a spreadsheet, a training-management suite or a funder, so it is
 built from the *shared* view only: ``staff`` entries never reach it.  Levels
-are the ones :func:`livret.progress.competency_views` derives (the same
+are the ones :func:`livret.views.progress.competency_views` derives (the same
 numbers as the portfolio and the API).
 
 Format, chosen for French Excel: UTF-8 with a byte-order mark, ``;`` as the
@@ -17,8 +17,8 @@ import csv
 import io
 from collections.abc import Iterable
 
-from ..progress import LevelEvent, competency_views, for_audience
 from ..store import LearnerRecord
+from ..views.progress import LevelEvent, competency_views, for_audience
 
 COLUMNS = (
     "apprenant", "nom", "formation", "référentiel", "bloc", "code", "compétence",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
-from livret.instance_db import DB_NAME
+from livret.instance.db import DB_NAME
 
 #: username -> role; alice and bob are the learners of the ``project`` fixture.
 USERS = {

@@ -16,8 +16,8 @@ from __future__ import annotations
 import pytest
 from app_support import USERS, AuthActions, install_accounts, make_app, password_of, start_server, stop_server
 
-from livret.accounts import Accounts
-from livret.instance_db import DB_NAME, InstanceDB
+from livret.instance.accounts import Accounts
+from livret.instance.db import DB_NAME, InstanceDB
 
 
 @pytest.fixture(scope="session")

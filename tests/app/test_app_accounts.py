@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from livret.accounts import (
+from livret.instance.accounts import (
     MAX_FAILURES_PER_CLIENT,
     MAX_FAILURES_PER_USER,
     AccountError,
@@ -17,7 +17,7 @@ from livret.accounts import (
     hash_password,
     verify_password,
 )
-from livret.instance_db import InstanceDB
+from livret.instance.db import InstanceDB
 
 
 @pytest.fixture
@@ -115,8 +115,8 @@ def test_limit_holds_across_processes(accounts, tmp_path):
     """Failures recorded by other processes count: the limit is in the database."""
     accounts.add("tina", "tutor", "un mot de passe")
     code = textwrap.dedent(f"""
-        from livret.accounts import Accounts, LoginRefused
-        from livret.instance_db import InstanceDB
+        from livret.instance.accounts import Accounts, LoginRefused
+        from livret.instance.db import InstanceDB
         try:
             Accounts(InstanceDB({str(tmp_path / "instance")!r})).authenticate("tina", "faux")
         except LoginRefused:

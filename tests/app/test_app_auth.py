@@ -7,7 +7,7 @@ import re
 import pytest
 from app_support import csrf_from, make_app, password_of
 
-from livret.accounts import Accounts
+from livret.instance.accounts import Accounts
 
 
 def cookie_header(response) -> str:

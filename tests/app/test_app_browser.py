@@ -19,7 +19,7 @@ import pytest
 from app_support import png_bytes, start_server, stop_server
 from factories import add, when
 
-from livret.build import build_all
+from livret.publish.build import build_all
 
 pytestmark = pytest.mark.browser
 

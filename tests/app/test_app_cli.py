@@ -13,9 +13,9 @@ from app_support import HttpSession
 from click.testing import CliRunner
 from factories import REPO
 
-from livret.accounts import Accounts, LoginRefused
 from livret.cli import main
-from livret.project import Project
+from livret.instance.accounts import Accounts, LoginRefused
+from livret.store.project import Project
 
 
 def run(project, *args, input=None):

@@ -66,7 +66,7 @@ def test_learner_lands_on_own_page_with_next_steps(app_project, client, auth):
 
 
 def test_learner_without_portfolio(app_project, client, auth):
-    from livret.accounts import Accounts
+    from livret.instance.accounts import Accounts
 
     Accounts.for_project(app_project).add("zoe", "learner", "un mot de passe sûr")
     auth.login("zoe", "un mot de passe sûr")
@@ -138,7 +138,7 @@ def test_search_by_name_programme_or_id_without_accents(app_project, client, aut
 
 
 def test_summaries_are_computed_once_per_state_of_the_files(app_project, client, auth, monkeypatch):
-    from livret import progress
+    from livret.views import progress
 
     calls = []
     real = progress.summary

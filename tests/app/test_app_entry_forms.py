@@ -11,7 +11,7 @@ import pytest
 from app_support import PAST, VALID_FORMS
 from factories import add, meeting, when
 
-from livret.schema import ENTRY_MODELS, MEETING_KINDS
+from livret.store.schema import ENTRY_MODELS, MEETING_KINDS
 
 #: Who writes each type in these tests.
 WRITER = {t: ("tina", "tutor") for t in ENTRY_MODELS}

@@ -9,8 +9,8 @@ import textwrap
 
 import pytest
 
-from livret import instance_db
-from livret.instance_db import InstanceDB, InstanceDBError, split_statements
+from livret.instance import db as instance_db
+from livret.instance.db import InstanceDB, InstanceDBError, split_statements
 
 
 def test_connection_settings(tmp_path):
@@ -89,8 +89,8 @@ def test_split_statements_keeps_semicolons_in_strings():
 def test_processes_migrating_together_do_not_collide(tmp_path):
     """Several processes opening a fresh database at once: one migrates, none fails."""
     code = textwrap.dedent(f"""
-        import livret.accounts
-        from livret.instance_db import InstanceDB
+        import livret.instance.accounts
+        from livret.instance.db import InstanceDB
         conn = InstanceDB({str(tmp_path)!r}).connect()
         print(conn.execute("SELECT version FROM migrations WHERE component = 'accounts'").fetchone()[0])
     """)

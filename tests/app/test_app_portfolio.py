@@ -10,7 +10,7 @@ import pytest
 from app_support import VALID_FORMS, AuthActions, make_app
 from factories import add, meeting, when
 
-from livret.build import build_learner, site_dir
+from livret.publish.build import build_learner, site_dir
 
 
 @pytest.fixture
@@ -174,7 +174,7 @@ def test_a_visit_moves_the_learner_before_the_start_up_rebuilds(app_project, aut
 
     from test_app_rebuild import counted
 
-    from livret.rebuild import RebuildWorker
+    from livret.publish.rebuild import RebuildWorker
 
     app = make_app(app_project.root)
     calls: list[str] = []

@@ -8,8 +8,8 @@ import threading
 
 from factories import add, meeting
 
-from livret.build import build_learner, site_dir
-from livret.rebuild import RebuildWorker
+from livret.publish.build import build_learner, site_dir
+from livret.publish.rebuild import RebuildWorker
 
 
 def counted(calls: list[str], hold: threading.Event | None = None, started: threading.Event | None = None):

@@ -9,7 +9,7 @@ from app_support import HEIC_HEAD, VALID_FORMS, make_app, png_bytes
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from livret.yamlio import dump_yaml
+from livret.store.yamlio import dump_yaml
 
 MB = 1024 * 1024
 

@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 import pytest
 from factories import add, meeting, when
 
-from livret.build import build_learner, site_dir
-from livret.pack import verify_pack
-from livret.shares import ShareLinks, token_from
+from livret.audit.pack import verify_pack
+from livret.instance.shares import ShareLinks, token_from
+from livret.publish.build import build_learner, site_dir
 
 SECRET = "zqx-staff-secret-4711"
 BOB_ONLY = "Texte-de-bob-uniquement"
@@ -50,7 +50,7 @@ def built(built_template, accounts_template, tmp_path):
 
     root = tmp_path / "proj"
     shutil.copytree(built_template.root, root, symlinks=True)
-    from livret.project import Project
+    from livret.store.project import Project
 
     project = Project.at(root)
     install_accounts(accounts_template, project.instance)

@@ -1,0 +1,308 @@
+"""Integrity of the store: what ``livret verify`` reports.
+
+Entries and attachments are append-only (docs/format.md): once written and
+committed, a file under ``<learner>/entries/`` or ``<learner>/files/`` never
+changes.  Where ``portfolios/`` is a git repository its history is the audit
+trail, so this module answers an auditor's question "can I trust these
+files?" with facts from git:
+
+- files that do not parse (the same problems as ``livret check``);
+- files never committed (present, or staged, but in no commit);
+- committed files changed or deleted since their last commit, naming the
+  commit that added them and what changed (keys of the front matter, lines
+  of the text, size of an attachment);
+- entries and attachments that a later commit changed or deleted (somebody
+  edited an entry and committed it: history shows it, we report it);
+- a failing ``git fsck`` (a corrupt or truncated repository).
+
+It stays fast on a big store: a fixed, small number of git processes over
+the whole repository (one ``git diff``, one ``git ls-files``, one ``git
+log`` per question), never one process per file.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from ..store.history import History
+from ..store.project import Project
+from ..store.yamlio import FrontMatterError, load_yaml, parse_front_matter
+
+#: Store paths that are append-only: ``<learner>/entries/*`` and ``<learner>/files/*``.
+APPEND_ONLY_DIRS = ("entries", "files")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of ``livret verify``: a file (relative to the project) and what is wrong."""
+
+    path: str
+    message: str
+    kind: str  # parse, untracked, modified, deleted, rewritten, fsck
+    line: int | None = None
+    commit: str | None = None  # the commit that added the file, where known
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+def is_append_only(store_path: str) -> bool:
+    """``alice/entries/x.md`` and ``alice/files/y.pdf`` are append-only; profiles are not."""
+    parts = PurePosixPath(store_path).parts
+    return len(parts) == 3 and parts[1] in APPEND_ONLY_DIRS and not parts[2].startswith(".")
+
+
+def verify(project: Project) -> list[Finding]:
+    """Every integrity finding of the project's store; empty when the store is clean."""
+    store = project.store
+    findings = [
+        Finding(p.path, p.message, "parse", line=p.line) for p in store.check()
+    ]
+    if store.history.enabled:
+        prefix = _display_prefix(project)
+        findings += GitAudit(store.history, prefix).findings()
+    return findings
+
+
+def _display_prefix(project: Project) -> str:
+    """How store paths are shown: relative to the project root (``portfolios/...``)."""
+    try:
+        rel = project.portfolios.resolve().relative_to(project.root.resolve()).as_posix()
+    except ValueError:
+        rel = project.portfolios.resolve().as_posix()
+    return "" if rel == "." else rel + "/"
+
+
+class GitAudit:
+    """The git questions of :func:`verify`, each answered by one git process."""
+
+    def __init__(self, history: History, prefix: str = ""):
+        self.history = history
+        self.prefix = prefix
+
+    def findings(self) -> list[Finding]:
+        head = self._head()
+        out: list[Finding] = []
+        out += self._worktree(head)
+        out += self._rewritten()
+        out += self._fsck()
+        return out
+
+    # ------------------------------------------------------------------ git
+
+    def _git(self, *args: str, input: bytes | None = None):
+        return self.history.git(*args, check=False, input=input)
+
+    def _head(self) -> str | None:
+        proc = self._git("rev-parse", "--verify", "-q", "HEAD")
+        return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+    def _show(self, path: str) -> str:
+        return self.prefix + path
+
+    # ------------------------------------------------------------------ questions
+
+    def _worktree(self, head: str | None) -> list[Finding]:
+        """Files not committed, and committed files changed or deleted since."""
+        out: list[Finding] = []
+        untracked = self._z(self._git("ls-files", "--others", "--exclude-standard", "-z").stdout)
+        staged_new: list[str] = []
+        changed: list[tuple[str, str]] = []  # (status, path)
+        if head is None:
+            staged_new = self._z(self._git("ls-files", "--cached", "-z").stdout)
+        else:
+            fields = self._z(self._git("diff", "--name-status", "--no-renames", "-z", "HEAD").stdout)
+            for status, path in zip(fields[::2], fields[1::2]):
+                if status == "A":
+                    staged_new.append(path)
+                else:
+                    changed.append((status[0], path))
+        for path in sorted(set(untracked) | set(staged_new)):
+            noun, e = _noun(path)
+            out.append(Finding(self._show(path),
+                               f"{noun} jamais enregistré{e} dans l'historique git (aucun commit ne le contient)",
+                               "untracked"))
+        if not changed:
+            return out
+        paths = [p for _, p in changed]
+        added = self._added_by(paths)
+        old = self._blobs([f"HEAD:{p}" for p in paths])
+        for (status, path), before in zip(changed, old):
+            commit = added.get(path)
+            noun, e = _noun(path)
+            origin = f"ajouté{e} par le commit {commit}" if commit else "commit d'ajout introuvable"
+            if status == "D":
+                message = f"{noun} supprimé{e} après son enregistrement ({origin})"
+                kind = "deleted"
+            else:
+                now = self._read_worktree(path)
+                message = (f"{noun} modifié{e} après son enregistrement ({origin}) : "
+                           f"{describe_change(before, now)}")
+                kind = "modified"
+            out.append(Finding(self._show(path), message, kind, commit=commit))
+        return out
+
+    def _rewritten(self) -> list[Finding]:
+        """Entries and attachments that a commit changed or deleted after the one that added them."""
+        proc = self._git(
+            "log", "--no-renames", "--diff-filter=MD", "--name-status", "-z",
+            "--format=%x01%H%x02%an%x02%as", "--", ":(glob)*/entries/*", ":(glob)*/files/*",
+        )
+        if proc.returncode != 0:
+            return []
+        events: list[tuple[str, str, str, str, str]] = []  # commit, author, day, status, path
+        for header, fields in _log_records(proc.stdout):
+            commit, author, day = header.split("\x02")
+            for status, path in zip(fields[::2], fields[1::2]):
+                if is_append_only(path):
+                    events.append((commit, author, day, status[0], path))
+        if not events:
+            return []
+        added = self._added_by([e[4] for e in events])
+        specs: list[str] = []
+        for commit, _, _, status, path in events:
+            specs += [f"{commit}^:{path}", f"{commit}:{path}"]
+        blobs = self._blobs(specs)
+        out = []
+        for i, (commit, author, day, status, path) in enumerate(reversed(events)):
+            j = len(events) - 1 - i
+            before, after = blobs[2 * j], blobs[2 * j + 1]
+            origin = added.get(path)
+            since = f" après son ajout par le commit {origin}" if origin else ""
+            noun, e = _noun(path)
+            if status == "D":
+                what = f"supprimé{e} par le commit {commit} ({author}, {day}){since}"
+            else:
+                what = (f"modifié{e} par le commit {commit} ({author}, {day}){since} : "
+                        f"{describe_change(before, after)}")
+            out.append(Finding(self._show(path), f"{noun} {what}", "rewritten", commit=origin))
+        return out
+
+    def _fsck(self) -> list[Finding]:
+        proc = self._git("fsck", "--no-progress", "--no-dangling")
+        if proc.returncode == 0:
+            return []
+        detail = (proc.stderr or proc.stdout).decode("utf-8", "replace").strip().splitlines()
+        summary = " ; ".join(detail[:3]) or f"code de sortie {proc.returncode}"
+        return [Finding(self._show(".git"), f"git fsck a échoué : {summary}", "fsck")]
+
+    # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _z(raw: bytes) -> list[str]:
+        return [p for p in raw.decode("utf-8", "surrogateescape").split("\0") if p]
+
+    def _added_by(self, paths: Iterable[str]) -> dict[str, str]:
+        return commits_adding(self.history, paths)
+
+    def _blobs(self, specs: Sequence[str]) -> list[bytes | None]:
+        """Contents of ``rev:path`` objects, in order (one ``git cat-file --batch``)."""
+        if not specs:
+            return []
+        proc = self._git("cat-file", "--batch", input="".join(s + "\n" for s in specs).encode())
+        data = proc.stdout
+        out: list[bytes | None] = []
+        pos = 0
+        for _ in specs:
+            end = data.index(b"\n", pos)
+            header = data[pos:end].split()
+            pos = end + 1
+            if len(header) == 3 and header[1] == b"blob":
+                size = int(header[2])
+                out.append(data[pos:pos + size])
+                pos += size + 1
+            else:
+                out.append(None)  # missing (or not a blob)
+        return out
+
+    def _read_worktree(self, path: str) -> bytes | None:
+        try:
+            return (self.history.root / path).read_bytes()
+        except OSError:
+            return None
+
+
+def commits_adding(history: History, paths: Iterable[str]) -> dict[str, str]:
+    """The commit that first added each path (relative to the store), in one ``git log``.
+
+    Paths never committed are absent from the result; so is everything when
+    the store has no history.
+    """
+    paths = sorted(set(paths))
+    if not paths or not history.enabled:
+        return {}
+    proc = history.git("log", "--no-renames", "--diff-filter=A", "--name-only", "-z",
+                       "--format=%x01%H", "--", *[f":(literal){p}" for p in paths], check=False)
+    added: dict[str, str] = {}
+    for commit, names in _log_records(proc.stdout):
+        for path in names:
+            added[path] = commit  # log is newest first: the last seen is the oldest
+    return added
+
+
+def _noun(store_path: str) -> tuple[str, str]:
+    """French noun for a store file and the ending its participles take."""
+    return ("entrée", "e") if "/entries/" in store_path else ("fichier", "")
+
+
+def _log_records(raw: bytes) -> list[tuple[str, list[str]]]:
+    """Parse ``git log -z --format=%x01...`` with ``--name-only``/``--name-status``.
+
+    Each record is the formatted header and the NUL-separated fields after
+    it (status letters and paths).
+    """
+    out = []
+    for chunk in raw.decode("utf-8", "surrogateescape").split("\x01")[1:]:
+        header, *fields = chunk.split("\0")
+        out.append((header.strip(), [f.lstrip("\n") for f in fields if f.strip("\n")]))
+    return out
+
+
+def describe_change(before: bytes | None, after: bytes | None) -> str:
+    """A short French summary of how a file changed: keys of its front matter, lines of its text.
+
+    Pure function, so that the summary of an in-place edit and of a
+    committed edit read the same.
+    """
+    if before is None:
+        return "version précédente introuvable"
+    if after is None:
+        return "fichier illisible ou supprimé"
+    try:
+        old_text, new_text = before.decode("utf-8"), after.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"contenu modifié ({len(before)} → {len(after)} octets)"
+    parts: list[str] = []
+    old_data, old_body = _split(old_text)
+    new_data, new_body = _split(new_text)
+    if old_data is not None and new_data is not None:
+        keys = [k for k in dict.fromkeys([*old_data, *new_data]) if old_data.get(k) != new_data.get(k)]
+        if keys:
+            parts.append("en-tête modifié (" + ", ".join(keys) + ")")
+        old_text, new_text = old_body, new_body
+    elif old_data is not None or new_data is not None:
+        parts.append("en-tête YAML devenu illisible" if new_data is None else "en-tête YAML ajouté")
+    plus = minus = 0
+    for line in difflib.unified_diff(old_text.splitlines(), new_text.splitlines(), lineterm="", n=0):
+        if line.startswith("+") and not line.startswith("+++"):
+            plus += 1
+        elif line.startswith("-") and not line.startswith("---"):
+            minus += 1
+    if plus or minus:
+        parts.append(f"texte modifié (+{plus} −{minus} lignes)")
+    return " ; ".join(parts) or "modification d'espaces ou de fins de ligne"
+
+
+def _split(text: str) -> tuple[dict | None, str]:
+    """Front matter and body of a Markdown file, or (data, "") of a YAML file; None if unreadable."""
+    try:
+        if text.lstrip("\ufeff").startswith("---"):
+            doc = parse_front_matter(text)
+            return doc.data, doc.body
+        return load_yaml(text).data, ""
+    except FrontMatterError:
+        return None, text

@@ -1,0 +1,545 @@
+"""The one schema: learner profiles, competency frameworks, organisation
+settings and every entry type.
+
+The checker, the store, the forms, the API (and its OpenAPI description) and
+the build all use these models.  Field titles and descriptions are French:
+they are what the forms show as labels and help texts.
+
+Rules that need no context (types, required keys, allowed values, key names)
+live here.  Rules that need the learner's framework or other entries live in
+:mod:`livret.store.validation`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, ClassVar, Literal, Union
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    model_validator,
+)
+
+# --------------------------------------------------------------------------
+# Identifiers and small types
+# --------------------------------------------------------------------------
+
+LEARNER_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+ENTRY_ID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
+FRAMEWORK_ID_RE = LEARNER_ID_RE
+
+LearnerId = Annotated[str, StringConstraints(pattern=LEARNER_ID_RE.pattern)]
+Username = Annotated[str, StringConstraints(pattern=USERNAME_RE.pattern)]
+EntryId = Annotated[str, StringConstraints(pattern=ENTRY_ID_RE.pattern)]
+FrameworkId = Annotated[str, StringConstraints(pattern=FRAMEWORK_ID_RE.pattern)]
+
+
+def _to_str(value: Any) -> Any:
+    """Scale values may be written as numbers in YAML (``level: 3``)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+Code = Annotated[str, BeforeValidator(_to_str), StringConstraints(pattern=CODE_RE.pattern)]
+Level = Annotated[str, BeforeValidator(_to_str), StringConstraints(min_length=1, max_length=40)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+AttachmentPath = Annotated[
+    str, StringConstraints(pattern=r"^files/[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+]
+
+Role = Literal["learner", "tutor", "company", "auditor", "admin"]
+Visibility = Literal["shared", "staff"]
+Audience = Literal["staff", "shared"]
+
+ROLE_LABELS: dict[str, str] = {
+    "learner": "Apprenant·e",
+    "tutor": "Tuteur·rice",
+    "company": "Tuteur·rice entreprise",
+    "auditor": "Auditeur·rice",
+    "admin": "Administrateur·rice",
+}
+VISIBILITY_LABELS = {
+    "shared": "Partagée (apprenant, entreprise, auditeurs)",
+    "staff": "Équipe seulement (tuteurs et administrateurs)",
+}
+MEETING_KINDS = {
+    "accueil": "Accueil",
+    "suivi": "Suivi",
+    "bilan-intermediaire": "Bilan intermédiaire",
+    "bilan-final": "Bilan final",
+    "visite-entreprise": "Visite en entreprise",
+}
+MODALITIES = {
+    "presentiel": "Présentiel",
+    "distance-synchrone": "À distance, synchrone",
+    "distance-asynchrone": "À distance, asynchrone",
+}
+PLAN_STATUSES = {"open": "En cours", "done": "Réalisé", "dropped": "Abandonné"}
+ALERT_STATUSES = {"open": "Ouverte", "closed": "Close"}
+ALERT_CATEGORIES = {
+    "pedagogique": "Pédagogique",
+    "organisationnelle": "Organisationnelle",
+    "sante": "Santé",
+    "personnelle": "Personnelle",
+    "financiere": "Financière",
+}
+SEVERITIES = {"faible": "Faible", "moyenne": "Moyenne", "haute": "Haute"}
+PROGRAMME_MODALITIES = {
+    "presentiel": "Présentiel",
+    "distance": "À distance",
+    "hybride": "Hybride",
+}
+LEARNER_STATUSES = {"en-cours": "En cours", "termine": "Terminé", "abandon": "Abandon"}
+
+MeetingKind = Literal["accueil", "suivi", "bilan-intermediaire", "bilan-final", "visite-entreprise"]
+Modality = Literal["presentiel", "distance-synchrone", "distance-asynchrone"]
+PlanStatus = Literal["open", "done", "dropped"]
+AlertStatus = Literal["open", "closed"]
+AlertCategory = Literal["pedagogique", "organisationnelle", "sante", "personnelle", "financiere"]
+Severity = Literal["faible", "moyenne", "haute"]
+
+
+class FieldValueError(ValueError):
+    """A rule broken by a model as a whole, attached to the field a person must change.
+
+    Raised by model validators; :func:`livret.store.errors.from_validation_error`
+    puts the error on ``field`` so that a form shows it next to that field.
+    """
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.loc = (field,)
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a typo in a hand-edited file must not pass."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# --------------------------------------------------------------------------
+# Competency framework (référentiel)
+# --------------------------------------------------------------------------
+
+
+class ScaleValue(Strict):
+    value: Level = Field(title="Valeur")
+    label: ShortText = Field(title="Libellé")
+
+
+class Scale(Strict):
+    values: list[ScaleValue] = Field(min_length=2, title="Niveaux, du plus bas au plus haut")
+    acquired: Level = Field(title="Niveau à partir duquel la compétence est acquise")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Scale":
+        seen = [v.value for v in self.values]
+        if len(set(seen)) != len(seen):
+            raise FieldValueError("values", "valeurs de l'échelle en double")
+        if self.acquired not in seen:
+            raise FieldValueError("acquired", f"« {self.acquired} » n'est pas une valeur de l'échelle")
+        return self
+
+    def rank(self, level: str | None) -> int | None:
+        for i, v in enumerate(self.values):
+            if v.value == level:
+                return i
+        return None
+
+    def label(self, level: str | None) -> str:
+        for v in self.values:
+            if v.value == level:
+                return v.label
+        return "—" if level is None else str(level)
+
+    def is_acquired(self, level: str | None) -> bool:
+        rank = self.rank(level)
+        return rank is not None and rank >= (self.rank(self.acquired) or 0)
+
+
+class Competency(Strict):
+    code: Code = Field(title="Code")
+    title: ShortText = Field(title="Intitulé")
+    description: str | None = Field(None, max_length=5000, title="Description")
+    parent: Code | None = Field(None, title="Compétence parente (code)")
+
+
+class Block(Strict):
+    code: Code = Field(title="Code")
+    title: ShortText = Field(title="Intitulé")
+    description: str | None = Field(None, max_length=5000)
+    competencies: list[Competency] = Field(min_length=1)
+
+
+class Framework(Strict):
+    id: FrameworkId
+    title: ShortText
+    version: str | None = None
+    source: str | None = Field(None, max_length=500)
+    description: str | None = Field(None, max_length=5000)
+    scale: Scale
+    blocks: list[Block] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> "Framework":
+        codes: set[str] = set()
+        for block in self.blocks:
+            for c in block.competencies:
+                if c.code in codes:
+                    raise ValueError(f"code de compétence en double : {c.code}")
+                codes.add(c.code)
+        block_codes = [b.code for b in self.blocks]
+        if len(set(block_codes)) != len(block_codes):
+            raise ValueError("code de bloc en double")
+        for block in self.blocks:
+            for c in block.competencies:
+                if c.parent is not None and c.parent not in codes:
+                    raise ValueError(f"{c.code} : compétence parente inconnue {c.parent}")
+        return self
+
+    def competencies(self) -> list[tuple[Block, Competency]]:
+        return [(b, c) for b in self.blocks for c in b.competencies]
+
+    def competency(self, code: str) -> Competency | None:
+        for _, c in self.competencies():
+            if c.code == code:
+                return c
+        return None
+
+    def block_of(self, code: str) -> Block | None:
+        for b, c in self.competencies():
+            if c.code == code:
+                return b
+        return None
+
+
+# --------------------------------------------------------------------------
+# Organisation settings (portfolios/_organisation.yml)
+# --------------------------------------------------------------------------
+
+
+class Thresholds(Strict):
+    no_contact_days: int = Field(30, ge=1, le=365, title="Alerte sans contact après (jours)")
+    attendance_min: float = Field(0.8, ge=0, le=1, title="Taux d'assiduité minimal")
+    alert_followup_days: int = Field(7, ge=1, le=365, title="Suite à donner à une alerte sous (jours)")
+    positioning_days: int = Field(30, ge=1, le=365, title="Positionnement attendu sous (jours)")
+
+
+class ShareSettings(Strict):
+    default_days: int = Field(30, ge=1, le=3650)
+    max_days: int = Field(180, ge=1, le=3650)
+
+    @model_validator(mode="after")
+    def _order(self) -> "ShareSettings":
+        if self.default_days > self.max_days:
+            raise FieldValueError("default_days", "default_days dépasse max_days")
+        return self
+
+
+class UploadSettings(Strict):
+    max_mb: float = Field(10, gt=0, le=200)
+
+
+class Organisation(Strict):
+    name: ShortText = "Organisme de formation"
+    address: str | None = None
+    nda: str | None = Field(None, description="Numéro de déclaration d'activité")
+    contact: str | None = None
+    timezone: str = "Europe/Paris"
+    thresholds: Thresholds = Thresholds()
+    share: ShareSettings = ShareSettings()
+    uploads: UploadSettings = UploadSettings()
+
+
+# --------------------------------------------------------------------------
+# Learner profile (portfolios/<id>/learner.md)
+# --------------------------------------------------------------------------
+
+
+class Company(Strict):
+    name: ShortText = Field(title="Entreprise")
+    city: str | None = Field(None, max_length=100, title="Ville")
+    contact: str | None = Field(None, max_length=200, title="Contact")
+
+
+class LearnerProfile(Strict):
+    id: LearnerId
+    first_name: ShortText = Field(title="Prénom")
+    last_name: ShortText = Field(title="Nom")
+    email: str | None = Field(None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")
+    programme: ShortText = Field(title="Formation")
+    framework: FrameworkId = Field(title="Référentiel")
+    start: dt.date = Field(title="Début")
+    end: dt.date | None = Field(None, title="Fin prévue")
+    modality: Literal["presentiel", "distance", "hybride"] = "presentiel"
+    work_study: bool = Field(False, title="Alternance")
+    company: Company | None = None
+    status: Literal["en-cours", "termine", "abandon"] = "en-cours"
+    account: Username | None = Field(None, title="Compte de l'apprenant·e")
+    tutors: list[Username] = Field(default_factory=list, title="Tuteurs")
+    company_tutors: list[Username] = Field(default_factory=list, title="Tuteurs entreprise")
+
+    @model_validator(mode="after")
+    def _dates(self) -> "LearnerProfile":
+        if self.end is not None and self.end < self.start:
+            raise FieldValueError("end", "la date de fin précède la date de début")
+        if self.company_tutors and not self.company:
+            raise FieldValueError("company", "des tuteurs entreprise sont indiqués sans entreprise (clé company)")
+        return self
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+# --------------------------------------------------------------------------
+# Entries
+# --------------------------------------------------------------------------
+
+
+class CompetencyRating(Strict):
+    code: Code = Field(title="Compétence")
+    level: Level | None = Field(None, title="Niveau")
+
+
+#: Keys the server sets; a form or an API call never provides them.
+SERVER_KEYS = ("id", "recorded", "author", "role")
+
+
+class EntryBase(Strict):
+    """Keys common to every entry type."""
+
+    #: French name of the type, for people.
+    label: ClassVar[str] = ""
+    #: Roles that write this type (admins write every type).
+    writers: ClassVar[frozenset[str]] = frozenset()
+    #: Whether each competency rating must carry a level.
+    levels: ClassVar[Literal["required", "optional", "none"]] = "optional"
+    #: Visibility when the writer does not choose one.
+    default_visibility: ClassVar[str] = "shared"
+
+    id: EntryId = Field(title="Identifiant")
+    type: str
+    date: AwareDatetime = Field(title="Date", description="Date et heure de l'activité, avec le fuseau horaire")
+    recorded: AwareDatetime = Field(title="Enregistré le")
+    author: Username = Field(title="Auteur")
+    role: Role = Field(title="Rôle de l'auteur")
+    title: ShortText = Field(title="Titre")
+    visibility: Visibility = Field("shared", title="Visibilité")
+    competencies: list[CompetencyRating] = Field(default_factory=list, title="Compétences")
+    attachments: list[AttachmentPath] = Field(default_factory=list, title="Pièces jointes")
+    about: EntryId | None = Field(None, title="À propos de l'entrée")
+    corrects: EntryId | None = Field(None, title="Corrige l'entrée")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_visibility(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "visibility" not in data:
+            data = {**data, "visibility": cls.default_visibility}
+        return data
+
+    @model_validator(mode="after")
+    def _common_rules(self) -> "EntryBase":
+        if self.role != "admin" and self.role not in self.writers:
+            raise FieldValueError(
+                "type",
+                f"le rôle « {self.role} » ne peut pas écrire une entrée de type « {self.type} »"
+            )
+        if self.visibility == "staff" and self.role not in ("tutor", "admin"):
+            raise FieldValueError("visibility", "seuls les tuteurs et administrateurs écrivent des entrées « staff »")
+        codes = [c.code for c in self.competencies]
+        if len(set(codes)) != len(codes):
+            raise FieldValueError("competencies", "une compétence est citée deux fois")
+        if len(set(self.attachments)) != len(self.attachments):
+            raise FieldValueError("attachments", "une pièce jointe est citée deux fois")
+        if self.levels == "none" and any(c.level for c in self.competencies):
+            raise FieldValueError("competencies", "ce type d'entrée ne porte pas de niveau de compétence")
+        return self
+
+
+TUTOR_ROLES = frozenset({"tutor"})
+
+
+class Positioning(EntryBase):
+    label: ClassVar[str] = "Positionnement initial"
+    writers: ClassVar[frozenset[str]] = TUTOR_ROLES
+    levels: ClassVar[str] = "required"
+    type: Literal["positioning"]
+    needs: list[LongText] = Field(default_factory=list, title="Besoins identifiés")
+    goals: list[LongText] = Field(default_factory=list, title="Objectifs")
+
+
+class Meeting(EntryBase):
+    label: ClassVar[str] = "Entretien de suivi"
+    writers: ClassVar[frozenset[str]] = TUTOR_ROLES
+    type: Literal["meeting"]
+    kind: MeetingKind = Field(title="Nature de l'entretien")
+    modality: Modality = Field(title="Modalité")
+    duration: int = Field(ge=1, le=1440, title="Durée (minutes)")
+    participants: list[ShortText] = Field(default_factory=list, title="Participants")
+    decisions: list[LongText] = Field(default_factory=list, title="Décisions")
+
+
+class Feedback(EntryBase):
+    label: ClassVar[str] = "Retour du tuteur"
+    writers: ClassVar[frozenset[str]] = TUTOR_ROLES
+    type: Literal["feedback"]
+
+
+class Evidence(EntryBase):
+    label: ClassVar[str] = "Preuve"
+    writers: ClassVar[frozenset[str]] = frozenset({"learner"})
+    levels: ClassVar[str] = "none"
+    type: Literal["evidence"]
+    context: str | None = Field(None, max_length=2000, title="Contexte")
+
+
+class Reflection(EntryBase):
+    label: ClassVar[str] = "Réflexion / auto-évaluation"
+    writers: ClassVar[frozenset[str]] = frozenset({"learner"})
+    levels: ClassVar[str] = "optional"
+    type: Literal["reflection"]
+
+
+class Assessment(EntryBase):
+    label: ClassVar[str] = "Évaluation des compétences"
+    writers: ClassVar[frozenset[str]] = TUTOR_ROLES
+    levels: ClassVar[str] = "required"
+    type: Literal["assessment"]
+
+    @model_validator(mode="after")
+    def _rated(self) -> "Assessment":
+        if not self.competencies:
+            raise FieldValueError("competencies", "une évaluation porte sur au moins une compétence")
+        return self
+
+
+class ActionPlan(EntryBase):
+    label: ClassVar[str] = "Plan d'action"
+    writers: ClassVar[frozenset[str]] = TUTOR_ROLES
+    levels: ClassVar[str] = "none"
+    type: Literal["action-plan"]
+    objectives: list[LongText] = Field(default_factory=list, title="Objectifs")
+    actions: list[LongText] = Field(default_factory=list, title="Actions")
+    due: dt.date = Field(title="Échéance")
+    status: PlanStatus = Field("open", title="Statut")
+    updates: EntryId | None = Field(None, title="Met à jour le plan")
+
+    @model_validator(mode="after")
+    def _content(self) -> "ActionPlan":
+        if self.updates is None and not (self.objectives or self.actions):
+            raise FieldValueError("objectives", "un plan d'action a au moins un objectif ou une action")
+        return self
+
+
+class Attendance(EntryBase):
+    label: ClassVar[str] = "Assiduité"
+    writers: ClassVar[frozenset[str]] = TUTOR_ROLES
+    levels: ClassVar[str] = "none"
+    type: Literal["attendance"]
+    period_start: dt.date = Field(title="Début de la période")
+    period_end: dt.date = Field(title="Fin de la période")
+    hours_planned: float = Field(gt=0, le=2000, title="Heures prévues")
+    hours_attended: float = Field(ge=0, le=2000, title="Heures suivies")
+
+    @model_validator(mode="after")
+    def _period(self) -> "Attendance":
+        if self.period_end < self.period_start:
+            raise FieldValueError("period_end", "la fin de la période précède son début")
+        if self.hours_attended > self.hours_planned:
+            raise FieldValueError("hours_attended", "les heures suivies dépassent les heures prévues")
+        return self
+
+
+class Alert(EntryBase):
+    label: ClassVar[str] = "Alerte"
+    writers: ClassVar[frozenset[str]] = TUTOR_ROLES
+    levels: ClassVar[str] = "none"
+    default_visibility: ClassVar[str] = "staff"
+    type: Literal["alert"]
+    category: AlertCategory = Field(title="Catégorie")
+    severity: Severity = Field(title="Gravité")
+    status: AlertStatus = Field("open", title="Statut")
+    updates: EntryId | None = Field(None, title="Met à jour l'alerte")
+
+
+class CompanyFeedback(EntryBase):
+    label: ClassVar[str] = "Retour de l'entreprise"
+    writers: ClassVar[frozenset[str]] = frozenset({"company"})
+    type: Literal["company-feedback"]
+    period_start: dt.date = Field(title="Début de la période")
+    period_end: dt.date = Field(title="Fin de la période")
+    missions: list[LongText] = Field(default_factory=list, title="Missions confiées")
+    observations: str | None = Field(None, max_length=5000, title="Observations")
+
+    @model_validator(mode="after")
+    def _period(self) -> "CompanyFeedback":
+        if self.period_end < self.period_start:
+            raise FieldValueError("period_end", "la fin de la période précède son début")
+        return self
+
+
+ENTRY_MODELS: dict[str, type[EntryBase]] = {
+    "positioning": Positioning,
+    "meeting": Meeting,
+    "feedback": Feedback,
+    "evidence": Evidence,
+    "reflection": Reflection,
+    "assessment": Assessment,
+    "action-plan": ActionPlan,
+    "attendance": Attendance,
+    "alert": Alert,
+    "company-feedback": CompanyFeedback,
+}
+ENTRY_TYPES = tuple(ENTRY_MODELS)
+TYPE_LABELS = {name: model.label for name, model in ENTRY_MODELS.items()}
+
+AnyEntry = Annotated[
+    Union[
+        Positioning,
+        Meeting,
+        Feedback,
+        Evidence,
+        Reflection,
+        Assessment,
+        ActionPlan,
+        Attendance,
+        Alert,
+        CompanyFeedback,
+    ],
+    Field(discriminator="type"),
+]
+ENTRY_ADAPTER: TypeAdapter[EntryBase] = TypeAdapter(AnyEntry)
+
+#: Maximum length of an entry's Markdown body, in characters.
+MAX_BODY = 100_000
+
+
+def types_written_by(role: str) -> list[str]:
+    """Entry types a role may write, in the schema's order."""
+    return [t for t, m in ENTRY_MODELS.items() if role == "admin" or role in m.writers]
+
+
+def entry_to_data(entry: EntryBase) -> dict[str, Any]:
+    """Front-matter data of an entry: JSON types, no empty optional keys."""
+    data = entry.model_dump(mode="json")
+    keep = {"id", "type", "date", "recorded", "author", "role", "title", "visibility"}
+    if data.get("competencies"):
+        data["competencies"] = [
+            {k: v for k, v in rating.items() if v is not None} for rating in data["competencies"]
+        ]
+    return {k: v for k, v in data.items() if k in keep or v not in (None, [], "")}
+

@@ -1,0 +1,260 @@
+"""Appending to the store: new entries (atomic, never replacing a file, one commit), profiles, recovery."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+from ulid import ULID
+
+from . import atomic
+from .errors import FieldError, InvalidInput, from_validation_error
+from .history import HistoryError
+from .records import PROFILE_FILE, LearnerRecord, StoredEntry, StoreError
+from .schema import (
+    ENTRY_ADAPTER,
+    ENTRY_TYPES,
+    MAX_BODY,
+    SERVER_KEYS,
+    EntryBase,
+    LearnerProfile,
+    entry_to_data,
+)
+from .validation import check_entry, raw_rating_errors, reserved_key_errors
+from .yamlio import render_front_matter
+
+log = logging.getLogger("livret.store")
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A write that reached the store (and its git history, when it has one)."""
+
+    learner_id: str
+    paths: tuple[str, ...]  # relative to the store root
+    author: str
+    message: str
+
+
+#: What upper layers register in ``Store.after_commit``.
+AfterCommit = Callable[[Commit], None]
+
+
+def _now(tz: str) -> dt.datetime:
+    return dt.datetime.now(ZoneInfo(tz)).replace(microsecond=0)
+
+
+
+class EntryWriter:
+    """Writes; mixed into :class:`~livret.store.api.Store` with the readers."""
+
+    after_commit: list[AfterCommit]
+
+    def _witnessed(self, commit: Commit) -> None:
+        """Tell every after-commit hook; a durable write is never undone by what watches it."""
+        for hook in list(self.after_commit):
+            try:
+                hook(commit)
+            except Exception:  # noqa: BLE001 - a hook's failure is logged, the write stands
+                log.exception("après écriture : %s a échoué (%s)", getattr(hook, "__qualname__", hook),
+                              commit.learner_id)
+
+    def prepare_entry(
+        self,
+        learner_id: str,
+        fields: dict[str, Any],
+        body: str = "",
+        *,
+        author: str,
+        role: str,
+        now: dt.datetime | None = None,
+        attachments: Sequence[str] = (),
+        record: LearnerRecord | None = None,
+    ) -> EntryBase:
+        """Validate user fields as a new entry (server keys added); raise InvalidInput."""
+        errors = [FieldError((k,), "défini par le serveur : ne pas le fournir")
+                  for k in SERVER_KEYS if k in fields]
+        errors += reserved_key_errors(fields)
+        if not isinstance(body, str):
+            errors.append(FieldError(("body",), "texte attendu"))
+        elif len(body) > MAX_BODY:
+            errors.append(FieldError(("body",), f"texte trop long (au plus {MAX_BODY} caractères)"))
+        if errors:
+            raise InvalidInput(errors)
+        settings = self.settings()
+        now = now or _now(settings.timezone)
+        data = dict(fields)
+        data["attachments"] = list(data.get("attachments") or []) + list(attachments)
+        if not data["attachments"]:
+            del data["attachments"]
+        data.update(id=str(ULID()), recorded=now.isoformat(), author=author, role=role)
+        if "type" not in data:
+            raise InvalidInput([FieldError(("type",), "clé obligatoire manquante")])
+        if data.get("type") not in ENTRY_TYPES:
+            raise InvalidInput([FieldError(("type",), f"type inconnu : {data.get('type')!r}")])
+        record = record or self.load_learner(learner_id)
+        try:
+            entry = ENTRY_ADAPTER.validate_python(data)
+        except ValidationError as exc:
+            errors = from_validation_error(exc)
+            seen = {e.loc for e in errors}
+            errors += [e for e in raw_rating_errors(data, record.framework) if e.loc not in seen]
+            raise InvalidInput(errors) from None
+        others = {e.id: e.meta for e in record.entries}
+        files = set(record.files) | set(attachments)
+        errors = check_entry(entry, framework=record.framework, others=others, files=files)
+        if errors:
+            raise InvalidInput(errors)
+        return entry
+
+    def append_entry(
+        self,
+        learner_id: str,
+        fields: dict[str, Any],
+        body: str = "",
+        *,
+        author: str,
+        role: str,
+        uploads: Sequence[tuple[str, bytes]] = (),
+        now: dt.datetime | None = None,
+    ) -> StoredEntry:
+        """Validate and write a new entry (and its uploaded files) in one commit.
+
+        Raises :class:`InvalidInput` (nothing written) or :class:`StoreError`.
+        """
+        record = self.load_learner(learner_id)
+        ldir = self.learner_dir(learner_id)
+        planned = [self._plan_upload(name, data, i) for i, (name, data) in enumerate(uploads)]
+        prepared = self.prepare_entry(
+            learner_id, fields, body, author=author, role=role, now=now,
+            attachments=[p for p, _ in planned], record=record,
+        )
+        text = render_front_matter(entry_to_data(prepared), body)
+        for _ in range(5):
+            name = f"{prepared.date.date().isoformat()}-{prepared.type}-{prepared.id[-8:].lower()}.md"
+            path = ldir / "entries" / name
+            if not path.exists():
+                break
+            prepared = prepared.model_copy(update={"id": str(ULID())})
+            text = render_front_matter(entry_to_data(prepared), body)
+        written: list[Path] = []
+        with self.history.writing():
+            try:  # new names, never replacing a file: no lock needed until the commit
+                for rel_file, data in planned:
+                    target = ldir / rel_file
+                    atomic.create_new(target, data)
+                    written.append(target)
+                atomic.create_new(path, text.encode("utf-8"))
+                written.append(path)
+            except FileExistsError:
+                self._undo(written)
+                raise StoreError("un fichier du même nom existe déjà : réessayez") from None
+            except OSError as exc:
+                self._undo(written)
+                raise StoreError(os_message(exc)) from None
+            message = f"{learner_id} : {prepared.label.lower()} « {prepared.title} » ({author})"
+            self._commit_or_undo(learner_id, written, author=author, message=message)
+        return StoredEntry(prepared, body.strip("\r\n"), path.relative_to(self.root).as_posix())
+
+
+    def _commit_or_undo(self, learner_id: str, written: list[Path], *, author: str, message: str) -> None:
+        """Commit files just written (grouped with other threads' commits); if git fails
+        (a full disk...), remove them: all or nothing.  Then tell the after-commit hooks."""
+        rel_paths = [p.relative_to(self.root).as_posix() for p in written]
+        try:
+            self.history.commit_grouped(rel_paths, author=author, message=message)
+        except HistoryError as exc:
+            self._undo(written)
+            with self.history.lock():
+                self.history.git("reset", "-q", "--", *rel_paths, check=False)  # unstage what git add staged
+            raise StoreError(history_message(exc)) from None
+        self._witnessed(Commit(learner_id, tuple(rel_paths), author, message))
+
+    def _undo(self, written: Iterable[Path]) -> None:
+        for p in written:
+            p.unlink(missing_ok=True)
+
+    def write_profile(self, profile: LearnerProfile, body: str, *, author: str, message: str) -> None:
+        """Create or replace a learner's profile (profiles are not entries: they may change)."""
+        errors: list[FieldError] = []
+        fw, _ = self.framework(profile.framework)
+        if fw is None:
+            errors.append(FieldError(("framework",), f"référentiel introuvable : {profile.framework}"))
+        if errors:
+            raise InvalidInput(errors)
+        path = self.learner_dir(profile.id) / PROFILE_FILE
+        data = profile.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
+        data = {k: v for k, v in data.items() if v not in ([],)}
+        with self.history.lock():
+            try:
+                atomic.replace(path, render_front_matter(data, body).encode("utf-8"))
+            except OSError as exc:
+                raise StoreError(os_message(exc)) from None
+            rel = path.relative_to(self.root).as_posix()
+            self.history.commit([rel], author=author, message=message)
+        with self._cache_lock:
+            self._cache.pop(path, None)
+        self._witnessed(Commit(profile.id, (rel,), author, message))
+
+    def recover(self) -> list[str]:
+        """Commit entry and attachment files a crash left written but not committed.
+
+        Each entry is committed as its own author (from its front matter);
+        returns the recovered paths.  Modified tracked files are left alone:
+        that is tampering, for ``livret verify`` to report.
+        """
+        if not self.history.enabled:
+            return []
+        recovered = []
+        with self.history.writing(exclusive=True), self.history.lock():
+            self.history.clear_stale_locks()
+            for rel in self.history.untracked():
+                if not (self.root / rel).exists():  # staged, then removed by a failed write
+                    self.history.git("reset", "-q", "--", rel, check=False)
+                    continue
+                parts = rel.split("/")
+                if len(parts) != 3 or parts[1] not in ("entries", "files") or parts[2].startswith("."):
+                    continue
+                author = "livret"
+                if parts[1] == "entries":
+                    entry, _, _, probs = self._parse_entry(self.root / rel)
+                    if entry is None:
+                        continue
+                    author = entry.author
+                message = f"{parts[0]} : reprise après interruption ({rel})"
+                self.history.commit([rel], author=author, message=message)
+                recovered.append((parts[0], rel, author, message))
+        atomic.clean_temporary(self.root)
+        for learner_id, rel, author, message in recovered:
+            self._witnessed(Commit(learner_id, (rel,), author, message))
+        return [rel for _, rel, _, _ in recovered]
+
+
+
+def os_message(exc: OSError) -> str:
+    import errno
+
+    if exc.errno == errno.ENOSPC:
+        return "disque plein : l'entrée n'a pas été enregistrée, rien n'a été modifié"
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return "le dépôt des portfolios est en lecture seule : l'entrée n'a pas été enregistrée"
+    return f"écriture impossible ({exc.strerror}) : l'entrée n'a pas été enregistrée"
+
+
+def history_message(exc: HistoryError) -> str:
+    import errno
+
+    text = str(exc)
+    if any(s in text for s in ("No space left", "Out of diskspace", "Disk quota")):
+        return os_message(OSError(errno.ENOSPC, text))
+    if "Read-only file system" in text or "Permission denied" in text:
+        return os_message(OSError(errno.EROFS, text))
+    return f"{text} : l'entrée n'a pas été enregistrée"
+
+

@@ -1,0 +1,6 @@
+"""Derived views: pure functions of a learner's record.
+
+Progression, levels, the follow-up record, alerts and the Qualiopi
+indicators, computed from what the store read; nothing here reads or writes
+a file.  May import :mod:`livret.store` only.
+"""
