@@ -9,7 +9,8 @@ Markdown table under benchmarks/out/ (git-ignored).
 Figures (``--only`` names): build (full build, ms per page, peak memory),
 disk, naive (the naive way vs livret build), noop (no-change rebuild), one
 (one learner's rebuild in the warm worker), submit (submit-to-visible),
-append (16 concurrent clients), dashboard (1,000 learners).
+append (16 concurrent clients), dashboard (1,000 learners), seal (the witness
+journal's cost per append, ``livret verify``).
 
 Runs from a fresh clone after ``pip install -e '.[test]'``: nothing else is
 needed (no psutil, no HTTP library: /proc and the standard library).
@@ -30,13 +31,13 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_app, bench_build  # noqa: E402
+from benchmarks import bench_app, bench_build, bench_seal  # noqa: E402
 from benchmarks.figures import Figure, markdown_table, table  # noqa: E402
 from benchmarks.live_app import serve, stop  # noqa: E402
 from benchmarks.measure import machine, run_measured  # noqa: E402
 from benchmarks.synth import SIZES, generate  # noqa: E402
 
-NAMES = ("build", "disk", "naive", "noop", "one", "submit", "append", "dashboard")
+NAMES = ("build", "disk", "naive", "noop", "one", "submit", "append", "dashboard", "seal")
 OUT = Path(__file__).resolve().parent / "out"
 DASHBOARD_LEARNERS = 1000
 
@@ -128,6 +129,15 @@ def measure_dashboard(args, size: str, work: Path, project) -> list[Figure]:
         stop(served)
 
 
+def measure_seal(args, size: str, work: Path, project) -> list[Figure]:
+    if "seal" not in args.only:
+        return []
+    step("journal témoin : surcoût par ajout")
+    figures = bench_seal.journal_cost(project, work)
+    step("livret verify")
+    return figures + bench_seal.verify_time(project, size)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     size = args.size
@@ -145,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         figures = measure_builds(args, project, size, runs, work)
         figures += measure_app(args, project, work)
         figures += measure_dashboard(args, size, work, project)
+        figures += measure_seal(args, size, work, project)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -23,14 +23,20 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
 from livret.instance.accounts import Accounts
+from livret.instance.sessions import SESSION_LIFETIME
+from livret.jobs import open_jobs
+from livret.publish.build import clean_leftovers
 from livret.publish.rebuild import RebuildWorker
+from livret.seal import witnessed
+from livret.seal.upkeep import SealUpkeep
 from livret.store.project import Project
 
 from . import errors, filters, security
 from .state import Livret
 
 #: Modules of this package that define a blueprint ``bp``, registered in this order.
-BLUEPRINT_MODULES: list[str] = ["auth", "dashboard", "entries", "portfolio", "share", "api", "api_tokens"]
+BLUEPRINT_MODULES: list[str] = ["auth", "dashboard", "entries", "portfolio", "share", "audit_pack", "api",
+                                 "api_tokens", "wellknown"]
 
 csrf = CSRFProtect()
 babel = Babel()
@@ -43,6 +49,11 @@ def create_app(project_root: Path | str, *, testing: bool = False, config: dict[
 
     - ``LIVRET_REBUILD`` (default: True, False when ``testing``): rebuild
       learners' sites in a background thread after each submit.
+    - ``LIVRET_SEAL_UPKEEP`` (default: True, False when ``testing``): push the
+      journal to the witness repository and timestamp it daily, in a thread,
+      when ``_organisation.yml`` configures them (:mod:`livret.seal.upkeep`);
+    - ``LIVRET_JOB_WORKERS`` (default: 1): threads that run background jobs
+      (audit packs), outside the request threads.
     """
     project = Project.at(project_root)
     project.instance.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -56,7 +67,7 @@ def create_app(project_root: Path | str, *, testing: bool = False, config: dict[
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=security.https_forced(),
-        PERMANENT_SESSION_LIFETIME=12 * 3600,
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,  # the cookie lives as long as its server-side session
         # One request carries at most a few attachments: the per-file limit is
         # checked by the store (with a message next to the field); this one
         # refuses a huge body before it is read.
@@ -67,6 +78,8 @@ def create_app(project_root: Path | str, *, testing: bool = False, config: dict[
         BABEL_DEFAULT_LOCALE="fr",
         BABEL_DEFAULT_TIMEZONE=settings.timezone,
         LIVRET_REBUILD=not testing,
+        LIVRET_JOB_WORKERS=1,
+        LIVRET_SEAL_UPKEEP=not testing,
     )
     if config:
         app.config.update(config)
@@ -79,7 +92,14 @@ def create_app(project_root: Path | str, *, testing: bool = False, config: dict[
     worker = RebuildWorker(project) if app.config["LIVRET_REBUILD"] else None
     accounts = Accounts.for_project(project)
     accounts.db.keep_open()  # see InstanceDB.keep_open: requests keep working on a full disk
-    state = app.extensions["livret"] = Livret(project=project, accounts=accounts, rebuild=worker)
+    # Jobs interrupted by a stop are marked so, and leftovers of killed builds removed, at start.
+    jobs = open_jobs(project.instance, workers=app.config["LIVRET_JOB_WORKERS"])
+    clean_leftovers(project.build_dir)
+    upkeep = SealUpkeep(project)
+    state = app.extensions["livret"] = Livret(project=project, accounts=accounts, rebuild=worker, jobs=jobs,
+                                              seal=upkeep)
+    if project.portfolios.is_dir():
+        witnessed(project)  # every commit the app makes is journaled (livret.seal), before any follower
     project.store.after_commit.append(state.rebuild_after)
     for name in BLUEPRINT_MODULES:
         module = importlib.import_module(f"{__name__}.{name}")
@@ -89,4 +109,7 @@ def create_app(project_root: Path | str, *, testing: bool = False, config: dict[
         project.store.recover()
     if worker is not None:
         worker.start()
+    seal = settings.seal
+    if app.config["LIVRET_SEAL_UPKEEP"] and (seal.witness_remote or seal.tsa_url):
+        upkeep.start()
     return app

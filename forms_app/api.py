@@ -45,7 +45,7 @@ from livret.store.errors import FieldError, InvalidInput
 from livret.store.schema import ENTRY_MODELS
 from livret.views.progress import competency_views, for_audience, progress
 
-from . import csrf
+from . import csrf, errors, json_body
 from .auth import current_user, learner_or_404_403, require_write
 from .state import livret
 
@@ -139,6 +139,8 @@ def _problems_for_every_api_path(state) -> None:
         return previous_http(exc) if previous_http else exc
 
     app.register_error_handler(HTTPException, http_error)
+    for cls in errors.KNOWN:  # not bugs: a 4xx or 503 problem (forms_app.errors.classify)
+        app.register_error_handler(cls, _known_for_api(is_api, spec.get(cls)))
     if previous_any is not None:  # not when testing: tests see the exception itself
         def any_error(exc: Exception):
             if is_api():
@@ -148,6 +150,15 @@ def _problems_for_every_api_path(state) -> None:
             return previous_any(exc)
 
         app.register_error_handler(Exception, any_error)
+
+
+def _known_for_api(is_api, previous):
+    def known(exc: Exception):
+        if is_api():
+            return errors.answer(exc, problem)
+        return previous(exc) if previous else errors.answer(exc, errors.render_error)
+
+    return known
 
 
 # --------------------------------------------------------------------------
@@ -255,9 +266,10 @@ def create_entry(learner_id: str):
     _require_some_write(record)
     if not request.is_json:
         raise ApiError(415, "envoyez l'entrée en JSON (Content-Type: application/json)")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise ApiError(400, "corps JSON absent ou illisible")
+    try:
+        data = json_body.parse(request.get_data(cache=False))
+    except json_body.BodyError as exc:
+        raise ApiError(exc.status, exc.detail) from None
     if not isinstance(data, dict):
         raise ApiError(422, "un objet JSON est attendu (les clés de l'en-tête et « body »)")
     entry_type = data.get("type")

@@ -6,9 +6,12 @@ profile is enough) and, to write, ``require_write(profile, entry_type)``.
 Both abort with 403 *before* anything is read from the form or written, so a
 refused request changes nothing.
 
-The session (a signed cookie) holds the username and the account's
-``stamp``; the account is read again on every request, so disabling it or
-changing its password signs its sessions out at once.
+Sessions are kept server-side (:mod:`livret.instance.sessions`): the
+signed cookie carries only a random session id (and the CSRF secret).  The
+id changes at every sign-in; sign-out ends the session in the database, so
+a cookie captured earlier opens nothing; a password change, a disable or a
+role change ends every session of the account (the person who changed their
+password gets a new one).
 """
 
 from __future__ import annotations
@@ -25,12 +28,15 @@ from wtforms import PasswordField, StringField
 
 from livret.instance.access import can_read, can_write
 from livret.instance.accounts import AccountError, LoginRefused, User
+from livret.instance.sessions import Sessions
 from livret.store import LearnerRecord, UnknownLearner, valid_learner_id
 from livret.store.schema import LearnerProfile
 
 from .state import livret
 
 bp = Blueprint("auth", __name__)
+#: The one key of the session cookie that says who is signed in (an opaque random id).
+SESSION_KEY = "sid"
 
 
 # --------------------------------------------------------------------------
@@ -120,14 +126,31 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def sessions() -> Sessions:
+    return Sessions(livret().accounts.db)
+
+
+def origin() -> str:
+    """The client's address (the proxy's client with ``LIVRET_PROXY=1``): sessions and sign-in limits use it."""
+    return request.remote_addr or ""
+
+
+def open_session(user: User) -> None:
+    """Sign ``user`` in: a new session id (the previous one, if any, ends), in a fresh cookie."""
+    session_id = sessions().start(user, origin(), replacing=session.get(SESSION_KEY))
+    session.clear()  # a new cookie on sign-in (no fixation), a new CSRF secret with it
+    session[SESSION_KEY] = session_id
+    session.permanent = True
+
+
 @bp.before_app_request
 def load_user() -> None:
     g.user = None
-    username = session.get("user")
-    if not username:
+    session_id = session.get(SESSION_KEY)
+    if not session_id:
         return
-    user = livret().accounts.get(username)
-    if user is None or user.disabled or user.stamp != session.get("stamp"):
+    user = sessions().user(session_id)
+    if user is None:  # unknown, expired, ended, or the account changed: signed out
         session.clear()
         return
     g.user = user
@@ -165,17 +188,14 @@ def login():
     if request.method == "POST":
         username = (form.username.data or "").strip().lower()
         try:
-            user = livret().accounts.authenticate(username, form.password.data or "",
-                                                  client=request.remote_addr or "")
+            user = livret().accounts.authenticate(username, form.password.data or "", origin=origin())
         except LoginRefused as exc:
             error = str(exc)
             status = 429 if exc.retry_after else 401
             if exc.retry_after:
                 headers["Retry-After"] = str(exc.retry_after)
         else:
-            session.clear()  # a new session on sign-in (no fixation)
-            session["user"], session["stamp"] = user.username, user.stamp
-            session.permanent = True
+            open_session(user)
             flash(_("Bienvenue, %(name)s.", name=user.username), "success")
             return redirect(next_url or url_for("dashboard.index"))
     return render_template("auth/login.html", form=form, error=error, next_url=next_url), status, headers
@@ -183,6 +203,7 @@ def login():
 
 @bp.route("/deconnexion", methods=["POST"])
 def logout():
+    sessions().end(session.get(SESSION_KEY))
     session.clear()
     flash(_("Vous êtes déconnecté·e."), "success")
     return redirect(url_for("auth.login"))
@@ -202,7 +223,7 @@ def password():
             errors["confirm"] = _("Les deux saisies du nouveau mot de passe diffèrent.")
         else:
             try:
-                accounts.authenticate(user.username, form.current.data or "", client=request.remote_addr or "")
+                accounts.authenticate(user.username, form.current.data or "", origin=origin())
             except LoginRefused as exc:
                 errors["current"] = str(exc) if exc.retry_after else _("Mot de passe actuel incorrect.")
             else:
@@ -211,7 +232,7 @@ def password():
                 except AccountError as exc:
                     errors["new"] = str(exc)[:1].upper() + str(exc)[1:] + "."
                 else:
-                    session["stamp"] = accounts.get(user.username).stamp
+                    open_session(accounts.get(user.username))  # every other session has ended
                     flash(_("Mot de passe modifié. Vos autres sessions sont fermées."), "success")
                     return redirect(url_for("dashboard.index"))
         status = 422

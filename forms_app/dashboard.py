@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from livret.instance.access import audience_for, can_read, can_write, writable_types
+from livret.instance.access import audience_for, can_correct, can_read, writable_types
 from livret.store import LearnerRecord
 from livret.store.schema import TYPE_LABELS
 from livret.views import progress
@@ -148,6 +148,8 @@ def home():
     pages = max(1, math.ceil(len(found) / PAGE_SIZE))
     page = min(max(1, request.args.get("page", 1, type=int)), pages)
     return render_template("dashboard/index.html", rows=found[(page - 1) * PAGE_SIZE:page * PAGE_SIZE],
+                           stale=livret().stale_sites(),
+                           witness_late=livret().seal.late() if user.role == "admin" else [],
                            total=len(rows), found=len(found), query=query, page=page, pages=pages,
                            page_size=PAGE_SIZE, sort=key, descending=descending, staff=staff, sort_labels=labels)
 
@@ -172,8 +174,9 @@ def learner(learner_id: str):
     entries = progress.timeline(visible)
     return render_template(
         "dashboard/learner.html", record=record, profile=record.profile, summary=summary, views=views,
+        stale=ctx.stale_sites().get(record.id),
         plans=plans, writable=writable, entries=entries, corrected=corrected, audience=audience,
-        type_labels=TYPE_LABELS, can_correct=lambda e: bool(record.profile) and can_write(
-            user.role, user.username, record.profile, e.type) and latest_version(visible, e.id) == e.id,
+        type_labels=TYPE_LABELS, can_correct=lambda e: bool(record.profile) and can_correct(
+            user.role, user.username, record.profile, e.meta) and latest_version(visible, e.id) == e.id,
         scale=record.framework.scale if record.framework else None,
     )

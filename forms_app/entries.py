@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from livret.instance.access import audience_for, can_choose_visibility
+from livret.instance.access import audience_for, can_choose_visibility, can_correct, reference_refusal
 from livret.store import LearnerRecord, StoredEntry, StoreError
 from livret.store.errors import InvalidInput
 from livret.store.schema import ENTRY_MODELS, MAX_BODY, TYPE_LABELS
@@ -31,13 +31,19 @@ def _label(entry: StoredEntry) -> str:
     return f"{fr_date(entry.date)} — {TYPE_LABELS[entry.type]} — {entry.meta.title}"
 
 
-def reference_choices(record: LearnerRecord, audience: str, entry_type: str) -> dict[str, list[tuple[str, str]]]:
-    """Choices of ``about`` (any entry the user sees) and ``updates`` (first entries of the same type)."""
-    visible = timeline(effective(for_audience(record.entries, audience)))
+def reference_choices(record: LearnerRecord, entry_type: str) -> dict[str, list[tuple[str, str]]]:
+    """Choices of ``about`` (any entry the user sees) and ``updates`` (first entries of the same type),
+    kept to those the store's rule lets the user name (:func:`livret.instance.access.reference_refusal`)."""
+    user = current_user()
+    visible = timeline(effective(for_audience(record.entries, audience_for(user.role))))
+
+    def allowed(key: str, e: StoredEntry) -> bool:
+        return reference_refusal(key, e.id, e.meta, role=user.role, author=user.username) is None
+
     return {
-        "about": [(e.id, _label(e)) for e in visible],
+        "about": [(e.id, _label(e)) for e in visible if allowed("about", e)],
         "updates": [(e.id, _label(e)) for e in visible
-                    if e.type == entry_type and getattr(e.meta, "updates", None) is None],
+                    if e.type == entry_type and getattr(e.meta, "updates", None) is None and allowed("updates", e)],
     }
 
 
@@ -49,7 +55,7 @@ def _form_for(record: LearnerRecord, entry_type: str, corrected: StoredEntry | N
         entry_type,
         framework=record.framework,
         choose_visibility=can_choose_visibility(user.role),
-        references=reference_choices(record, audience_for(user.role), entry_type),
+        references=reference_choices(record, entry_type),
         existing_attachments=corrected.meta.attachments if corrected else (),
         timezone=settings.timezone,
     )
@@ -121,9 +127,10 @@ def correct(learner_id: str, entry_id: str):
     visible = for_audience(record.entries, audience_for(user.role))
     entry = next((e for e in visible if e.id == entry_id), None)
     if entry is None:
-        # A staff entry exists for a learner's eyes only as a refusal.
-        abort(403 if record.entry(entry_id) is not None else 404)
+        abort(404)  # unknown, or a staff entry seen from the shared view: the same answer (no probe)
     require_write(record.profile, entry.type)
+    if not can_correct(user.role, user.username, record.profile, entry.meta):
+        abort(403)  # someone else's entry: only its author or the staff correct it
     latest = latest_version(visible, entry_id)
     if latest != entry_id:
         flash(_("Cette entrée a déjà été corrigée : voici sa dernière version."), "info")

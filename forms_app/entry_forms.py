@@ -165,7 +165,10 @@ def parse_local_datetime(raw: str, tz: str) -> str:
         return text
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo(tz))
-    return value.isoformat()
+    offset = value.utcoffset()
+    if offset is not None and offset.seconds % 60:  # local mean time before 1911 (Paris: +00:09:21)
+        value = value.replace(tzinfo=dt.timezone(dt.timedelta(minutes=round(offset.total_seconds() / 60))))
+    return value.isoformat()  # ISO 8601 offsets have whole minutes: the store then names the allowed range
 
 
 def to_input(spec: FieldSpec, raw: Any, tz: str) -> Any:

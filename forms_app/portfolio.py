@@ -26,6 +26,7 @@ from werkzeug.security import safe_join
 from livret.instance.access import audience_for
 
 from .auth import current_user, login_required, profile_or_404_403
+from .errors import CLIENT_ERRNOS
 from .state import livret
 
 bp = Blueprint("portfolio", __name__)
@@ -53,7 +54,22 @@ def site_root(audience: str, learner_id: str) -> Path:
 
 
 def resolve(root: Path, assets: Path, path: str) -> Path | None:
-    """The file a URL path names inside ``root`` (or the shared assets), else None."""
+    """The file a URL path names inside ``root`` (or the shared assets), else None.
+
+    A path the file system refuses (a segment longer than it allows, a byte
+    it cannot take) names no file: None, never an error.
+    """
+    try:
+        return _resolve_checked(root, assets, path)
+    except ValueError:  # a character the file system cannot encode
+        return None
+    except OSError as exc:
+        if exc.errno in CLIENT_ERRNOS:
+            return None
+        raise
+
+
+def _resolve_checked(root: Path, assets: Path, path: str) -> Path | None:
     if "\0" in path or any(part.startswith(".") for part in path.split("/") if part):
         return None
     joined = safe_join(str(root), path) if path else str(root)
@@ -102,15 +118,16 @@ def site(learner_id: str, path: str):
 def _generating(learner_id: str):
     """The first build is queued (or running): say so, and reload until it is there."""
     worker = livret().rebuild
-    failed = False
+    failed, reason = False, None
     status = worker.status(learner_id) if worker is not None else None
     if status == "idle":
         state = worker.state(learner_id)
         # After a failure, say so for a while instead of rebuilding in a loop.
         failed = state.failed and time.monotonic() - (state.finished or 0) < RETRY_FAILED_AFTER
+        reason = state.error
     if status in ("idle", "pending") and not failed:
         worker.request(learner_id)  # urgent: a waiting learner goes before the start-up rebuilds
-    body = render_template("portfolio/generating.html", learner_id=learner_id, failed=failed,
+    body = render_template("portfolio/generating.html", learner_id=learner_id, failed=failed, reason=reason,
                            refresh=REFRESH_SECONDS, worker=worker is not None)
     headers = {"Retry-After": str(REFRESH_SECONDS)}
     if not failed and worker is not None:

@@ -22,8 +22,8 @@ Signed in:
 - ``/apprenants/<id>/partage``: the learner's links and their visit log;
   the learner (own), assigned tutors and admins create and revoke links
   (:func:`livret.instance.access.can_share`); auditors read the log.
-- ``/apprenants/<id>/dossier-audit``: the audit pack, at the user's
-  audience (staff for tutors, auditors, admins; shared otherwise).
+- ``/apprenants/<id>/dossier-audit``: the audit pack, made by a background
+  job (:mod:`forms_app.audit_pack`).
 - ``/qualiopi`` and ``/qualiopi.csv``: the Qualiopi follow-up report, for
   admins and auditors.
 """
@@ -32,14 +32,11 @@ from __future__ import annotations
 
 import datetime as dt
 import mimetypes
-import tempfile
-from pathlib import Path
 
 from flask import (
     Blueprint,
     Response,
     abort,
-    after_this_request,
     flash,
     redirect,
     render_template,
@@ -51,9 +48,9 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField
 from wtforms.validators import NumberRange, Optional
 
-from livret.audit.pack import PackError, build_pack
 from livret.instance.access import audience_for, can_share
 from livret.instance.shares import MAX_LABEL, TOKEN_RE, ShareError, ShareLink, ShareLinks
+from livret.store import PROFILE_FILE
 from livret.views import qualiopi
 
 from .auth import current_user, login_required, profile_or_404_403, roles_required
@@ -109,6 +106,8 @@ def open_link(token: str, path: str):
         return _unknown()
     page = "/" + path
     state = link.state()
+    if state == "active" and not _learner_exists(link.learner):
+        state = "removed"  # the link is valid, its portfolio is gone from the store
     if state != "active":
         store.log_visit(link, page, 410)
         return _page("share/gone.html", 410, link=link, state=state)
@@ -137,6 +136,12 @@ def open_link(token: str, path: str):
 
 def _unknown() -> Response:
     return _page("share/not_found.html", 404)
+
+
+def _learner_exists(learner_id: str) -> bool:
+    """Whether the store still holds the learner (a removed one's site may linger in build/)."""
+    store = livret().project.store
+    return (store.learner_dir(learner_id) / PROFILE_FILE).is_file()
 
 
 # --------------------------------------------------------------------------
@@ -216,47 +221,12 @@ def revoke(learner_id: str, link_id: int):
 
 
 # --------------------------------------------------------------------------
-# Signed in: the audit pack
-# --------------------------------------------------------------------------
-
-
-@bp.route("/apprenants/<learner_id>/dossier-audit", methods=["POST"])
-@login_required
-def export_pack(learner_id: str):
-    profile = profile_or_404_403(learner_id)
-    if profile is None:
-        abort(403)
-    user = current_user()
-    # CSRFProtect has checked the token; the only field is a choice between two values.
-    audience = request.form.get("audience", "shared")
-    if audience not in ("shared", "staff"):
-        abort(400)
-    if audience == "staff" and audience_for(user.role) != "staff":
-        abort(403)
-    tmp = tempfile.NamedTemporaryFile(prefix="livret-pack-", suffix=".zip", delete=False)
-    tmp.close()
-    path = Path(tmp.name)
-
-    @after_this_request
-    def _cleanup(response):
-        path.unlink(missing_ok=True)
-        return response
-
-    try:
-        build_pack(livret().project, learner_id, path, audience=audience, today=livret().today())
-    except PackError as exc:
-        flash(f"Le dossier d'audit n'a pas pu être créé : {exc}", "error")
-        return redirect(url_for(".manage", learner_id=learner_id))
-    data = path.read_bytes()
-    name = f"dossier-audit-{learner_id}-{'complet' if audience == 'staff' else 'partage'}.zip"
-    response = Response(data, mimetype="application/zip")
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
-
-
-# --------------------------------------------------------------------------
 # Signed in: the Qualiopi report (admins, auditors)
 # --------------------------------------------------------------------------
+
+
+#: CSS class of each status's badge: « à compléter » stands out, « écart à justifier » is neutral.
+STATUS_BADGES = {qualiopi.RULE_MET: "badge ok", qualiopi.TO_JUSTIFY: "badge", qualiopi.TO_COMPLETE: "badge staff"}
 
 
 def _reports():
@@ -273,7 +243,8 @@ def report():
         return url_for("portfolio.site", learner_id=learner_id, path=f"entrees/{entry_id.lower()}/")
 
     return render_template("share/qualiopi.html", reports=reports, cohorts=qualiopi.cohorts(reports),
-                           today=livret().today(), proof_url=proof_url, titles=qualiopi.TITLES)
+                           today=livret().today(), proof_url=proof_url, titles=qualiopi.TITLES, q=qualiopi,
+                           badges=STATUS_BADGES)
 
 
 @bp.route("/qualiopi.csv")

@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 
 from livret.instance.accounts import Accounts
-from livret.publish.rebuild import RebuildWorker
+from livret.jobs import JobQueue
+from livret.publish.rebuild import LearnerState, RebuildWorker
+from livret.seal.upkeep import SealUpkeep
 from livret.store import Commit
 from livret.store.project import Project
 
@@ -20,6 +22,10 @@ class Livret:
     accounts: Accounts
     #: None when background rebuilds are off (``LIVRET_REBUILD = False``).
     rebuild: RebuildWorker | None
+    #: Work kept out of request threads (audit packs): :mod:`livret.jobs`.
+    jobs: JobQueue
+    #: The witnesses' background upkeep (:mod:`livret.seal.upkeep`); says when one is late.
+    seal: SealUpkeep
 
     def now(self) -> dt.datetime:
         """Now in the organisation's timezone (Europe/Paris unless set otherwise)."""
@@ -31,6 +37,10 @@ class Livret:
     def request_rebuild(self, learner_id: str) -> None:
         if self.rebuild is not None:
             self.rebuild.request(learner_id)
+
+    def stale_sites(self) -> dict[str, LearnerState]:
+        """Learners whose published portfolio no longer follows the store (its last rebuild failed)."""
+        return self.rebuild.stale() if self.rebuild is not None else {}
 
     def rebuild_after(self, commit: Commit) -> None:
         """The store's after-commit hook: every write, whatever its path, reaches the sites."""

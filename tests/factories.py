@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from livret.seal import witnessed
 from livret.store.history import History
 from livret.store.project import Project
 from livret.store.schema import LearnerProfile
@@ -78,9 +79,11 @@ def make_project(root: Path, *, git: bool = True, learners: tuple[str, ...] = ("
         (pf / lid / "entries").mkdir(parents=True)
         (pf / lid / "files").mkdir()
         (pf / lid / "learner.md").write_text(render_front_matter(data, f"Objectifs de {lid}."), encoding="utf-8")
+    project = Project.at(root)
     if git:
         History(pf).init()
-    return Project.at(root)
+        witnessed(project)  # as ``livret init`` does: the journal starts with the project, writes are witnessed
+    return project
 
 
 def meeting(**over: Any) -> dict[str, Any]:
@@ -95,3 +98,31 @@ def add(project: Project, learner: str, fields: dict[str, Any], body: str = "Tex
     """Append through the real store API with a fixed 'now' after every fixture date."""
     now = dt.datetime(2026, 11, 20, 18, 0, tzinfo=PARIS)
     return project.store.append_entry(learner, fields, body, author=author, role=role, now=now, **kw)
+
+
+def hand_written(project: Project, learner: str, fields: dict[str, Any], body: str = "Texte.", *,
+                 author: str = "tina", role: str = "tutor", recorded: str | None = None) -> str:
+    """Write an entry file as a person with a text editor would: no store check; returns its path.
+
+    For what the store refuses to write but must still read (an implausible
+    date typed by hand).  ``recorded`` defaults to the entry's own ``date``.
+    """
+    from ulid import ULID
+
+    entry_id = str(ULID())
+    data = {"id": entry_id, **fields, "recorded": recorded or fields["date"], "author": author, "role": role}
+    name = f"{str(fields['date'])[:10].lstrip('-')}-{fields['type']}-{entry_id[-8:].lower()}.md"
+    path = project.portfolios / learner / "entries" / name
+    path.write_text(render_front_matter(data, body), encoding="utf-8")
+    return path.relative_to(project.root).as_posix()
+
+
+def public_keys_file(project: Project, folder: Path) -> Path:
+    """The organisation's published key list, as an auditor receives it (outside the pack)."""
+    import json
+
+    from livret.seal.keys import Keys, public_document
+
+    path = folder / "cles-organisme.json"
+    path.write_text(json.dumps(public_document(Keys.for_project(project).published())), encoding="utf-8")
+    return path

@@ -32,6 +32,10 @@ JUNK = st.recursive(
     max_leaves=5,
 )
 NOW = dt.datetime(2026, 11, 20, 18, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+#: The first day an entry of the factories' learners may be dated (180 days before their start on
+#: 5 January 2026, livret.store.date_range): calendar dates are drawn from there, so that plans and
+#: periods are accepted as often as other entries; dates after NOW or after the range are still drawn.
+FIRST_DAY = dt.date(2025, 7, 9)
 ZONES = st.sampled_from([dt.timezone.utc, dt.timezone(dt.timedelta(hours=1)), dt.timezone(dt.timedelta(hours=2)),
                          dt.timezone(dt.timedelta(hours=-5, minutes=-30))])
 
@@ -68,7 +72,7 @@ def from_json_schema(schema: dict[str, Any], defs: dict[str, Any]) -> st.SearchS
             return st.datetimes(dt.datetime(2020, 1, 1), dt.datetime(2027, 12, 31), timezones=ZONES).map(
                 lambda d: d.isoformat())
         if fmt == "date":
-            return st.dates(dt.date(2020, 1, 1), dt.date(2027, 12, 31)).map(dt.date.isoformat)
+            return st.dates(FIRST_DAY, dt.date(2028, 3, 31)).map(dt.date.isoformat)
         if "pattern" in schema:
             return st.from_regex(schema["pattern"], fullmatch=True)
         return st.text(TEXT_CHARS, min_size=schema.get("minLength", 0),
@@ -188,7 +192,7 @@ def _form_value(spec) -> st.SearchStrategy[str]:
     if spec.kind == "datetime":
         good = LOCAL_TIMES
     elif spec.kind == "date":
-        good = st.dates(dt.date(2025, 1, 1), dt.date(2027, 12, 31)).map(dt.date.isoformat)
+        good = st.dates(FIRST_DAY, dt.date(2028, 3, 31)).map(dt.date.isoformat)
     elif spec.kind == "integer":
         good = st.integers(spec.attrs.get("min", 0), spec.attrs.get("max", 10**6)).map(str)
     elif spec.kind == "number":

@@ -103,8 +103,6 @@ def test_semicolon_separated_file_from_french_excel_is_read():
 
 
 @pytest.mark.parametrize("mutate, expected", [
-    (lambda t: t.replace('"Short name",', '"Nom",', 1),
-     "f.csv:1: colonne(s) manquante(s) : « Short name »"),
     (lambda t: t.replace("ACC.1,ACC.1.b,", "ACC.9,ACC.1.b,"),
      "f.csv:7: « Parent ID number » « ACC.9 » : aucune compétence avec cet ID number"),
     (lambda t: t.replace('""scaledefault"":1,', '""scaledefault"":1', 1),
@@ -141,11 +139,18 @@ def test_parent_loop_is_refused():
     assert any(p.startswith("f.csv:13:") for p in problems) and any(p.startswith("f.csv:14:") for p in problems)
 
 
-def test_not_utf8_gives_the_line():
+def test_not_utf8_is_read_as_windows_1252_with_a_warning_naming_the_line():
     data = MOODLE_CSV.read_bytes().replace("Présenter".encode(), "Pr\xe9senter".encode("latin-1"))
+    result = read_moodle_csv(data, name="latin1.csv")
+    assert result.framework.competency("ACC.2").title == "Présenter l'entreprise"
+    assert result.warnings[0].startswith("latin1.csv:8: le fichier n'est pas en UTF-8 : lu comme Windows-1252")
+
+
+def test_neither_utf8_nor_windows_1252_gives_the_line():
+    data = MOODLE_CSV.read_bytes().replace("Présenter".encode(), b"Pr\x81senter")
     with pytest.raises(ImportFailed) as caught:
-        read_moodle_csv(data, name="latin1.csv")
-    assert caught.value.problems == ["latin1.csv:8: le fichier n'est pas encodé en UTF-8 "
+        read_moodle_csv(data, name="binaire.csv")
+    assert caught.value.problems == ["binaire.csv:8: le fichier n'est ni en UTF-8 ni en Windows-1252 "
                                      "(ré-exportez-le depuis Moodle en UTF-8)"]
 
 

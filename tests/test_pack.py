@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from factories import add, meeting, when
+from factories import add, meeting, public_keys_file, when
 
 from livret.audit.pack import PackError, build_pack, pack_entries, verify_pack
 from livret.audit.record_pdf import record_document, record_pdf
@@ -88,6 +88,7 @@ def test_shared_pack_holds_what_it_should(project, record, shared_pack):
 def test_manifest_lists_every_file_with_hash_and_commit(project, record, shared_pack):
     files = members(shared_pack)
     manifest = json.loads(files.pop("manifest.json"))
+    files.pop("manifest.sig")  # the signature of the manifest (tests/test_seal_pack.py)
     assert manifest["format"] == "livret-audit-pack/1" and manifest["audience"] == "shared"
     listed = {f["path"]: f for f in manifest["files"]}
     assert set(listed) == set(files)
@@ -129,8 +130,8 @@ def test_pack_entries_drop_versions_corrected_into_staff(record):
     assert shared_titles == ["Entretien de rentrée", "Fiche d'accueil", "Positionnement"]
 
 
-def test_verify_pack_names_altered_missing_and_added_files(shared_pack, tmp_path):
-    ok = CliRunner().invoke(main, ["verify-pack", str(shared_pack)])
+def test_verify_pack_names_altered_missing_and_added_files(project, shared_pack, tmp_path):
+    ok = CliRunner().invoke(main, ["verify-pack", str(shared_pack), "--key", str(public_keys_file(project, tmp_path))])
     assert ok.exit_code == 0 and "Dossier intact" in ok.output
     files = members(shared_pack)
     entry = next(n for n in files if n.startswith("portfolios/alice/entries/") and "meeting" in n)

@@ -81,11 +81,11 @@ def figures(indicator):
     return dict(indicator.figures)
 
 
-def test_complete_learner_is_conforme_everywhere(reports):
+def test_complete_learner_meets_the_organisations_rule_everywhere(reports):
     alice = reports["alice"]
     assert [i.number for i in alice.indicators] == [8, 10, 11, 12, 13]
-    assert [i.status for i in alice.indicators] == ["conforme"] * 5
-    assert alice.ok
+    assert [i.status for i in alice.indicators] == ["règle de l'organisme respectée"] * 5
+    assert alice.ok and alice.overall == q.RULE_MET
 
 
 def test_positioning_figures(reports):
@@ -93,8 +93,11 @@ def test_positioning_figures(reports):
     assert ind.reasons == ("Positionnement initial réalisé le 6 janvier 2026, 1 jour après le début de la formation.",)
     assert figures(ind)["Compétences positionnées"] == "2"
     assert [p.type for p in ind.proofs] == ["positioning"]
+    assert figures(ind)["Délai constaté"] == "1 jour après le début"
+    assert figures(ind)["Positionnement admis à partir du"] == "9 juillet 2025"  # 180 days before the start
     late = reports["bob"].indicator(8)
-    assert late.status == "à compléter"
+    assert late.status == "écart à justifier"  # the proof is there, past the organisation's delay
+    assert figures(late)["Délai constaté"] == "55 jours après le début"
     assert late.reasons == (
         "Positionnement initial réalisé le 1er mars 2026, 55 jours après le début de la formation "
         "(délai fixé : 30 jours) : joindre la justification du retard.",)
@@ -112,16 +115,22 @@ def test_followup_figures(reports):
         "Intervalle moyen": "26,3 jours",
         "Intervalle le plus long": "28 jours (du 29 septembre 2026 au 27 octobre 2026)",
         "Dernier contact": "18 novembre 2026",
+        "Jours sans contact": "3 jours",
         "Seuil sans contact": "30 jours",
     }
     assert len(ind.proofs) == 13
-    assert ind.reasons == ("13 contacts de suivi dont 9 entretien(s), le dernier le 18 novembre 2026.",)
+    assert ind.reasons == ("13 contacts de suivi dont 9 entretien(s), le dernier le 18 novembre 2026 ; "
+                           "aucun intervalle au-delà de 30 jours.",)
     bob = reports["bob"].indicator(10)
     assert bob.status == "à compléter"
+    # what is due now first, then the past gap to justify (a summer closure is explained, not completed)
     assert bob.reasons == (
-        "Aucun contact de suivi depuis 172 jours (dernier le 2 juin 2026 ; seuil : 30 jours).",)
-    # a past gap is shown, not judged (summer closures): bob's 92 days from 2 March to 2 June
+        "Aucun contact de suivi depuis 172 jours (dernier le 2 juin 2026 ; seuil : 30 jours).",
+        "92 jours sans contact de suivi du 2 mars 2026 au 2 juin 2026, au-delà du seuil de 30 jours : "
+        "joindre la justification (fermeture, congés, interruption du parcours).",
+    )
     assert figures(bob)["Intervalle le plus long"] == "92 jours (du 2 mars 2026 au 2 juin 2026)"
+    assert figures(bob)["Jours sans contact"] == "172 jours"
 
 
 def test_assessment_figures(reports):
@@ -158,10 +167,11 @@ def test_work_study_only_for_work_study(reports):
 
 def test_cohort_counts(reports):
     [everyone] = q.cohorts([reports["alice"], reports["bob"]])
-    assert everyone.name == "Tous les apprenants" and everyone.conformes == 1
-    lines = {line.number: (line.applicable, line.conformes, line.to_complete) for line in everyone.lines}
-    assert lines == {8: (2, 1, ["bob"]), 10: (2, 1, ["bob"]), 11: (2, 1, ["bob"]),
-                     12: (2, 1, ["bob"]), 13: (1, 1, [])}
+    assert everyone.name == "Tous les apprenants" and everyone.met == 1
+    assert everyone.count(q.TO_COMPLETE) == 1 and everyone.count(q.TO_JUSTIFY) == 0
+    lines = {line.number: (line.applicable, line.met, line.to_justify, line.to_complete) for line in everyone.lines}
+    assert lines == {8: (2, 1, ["bob"], []), 10: (2, 1, [], ["bob"]), 11: (2, 1, [], ["bob"]),
+                     12: (2, 1, [], ["bob"]), 13: (1, 1, [], [])}
 
 
 def test_csv_for_french_excel(reports, tmp_path):
@@ -170,17 +180,20 @@ def test_csv_for_french_excel(reports, tmp_path):
     result = CliRunner().invoke(main, ["report", "qualiopi", "--root", str(project.root), "-o", str(out),
                                        "--today", "2026-11-21"])
     assert result.exit_code == 0, result.output
-    assert "2 apprenant·e(s), 1 conforme(s)" in result.output
+    assert ("2 apprenant·e(s) : règle de l'organisme respectée pour 1, écart à justifier pour 0, "
+            "à compléter pour 1") in result.output
+    assert "conforme" not in result.output  # only the certifying body rules on conformity
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=";"))
     assert rows[0] == list(q.CSV_COLUMNS)
+    met = "règle de l'organisme respectée"
     assert [(r[0], r[3], r[5]) for r in rows[1:]] == [
-        ("alice", "8", "conforme"), ("alice", "10", "conforme"), ("alice", "11", "conforme"),
-        ("alice", "12", "conforme"), ("alice", "13", "conforme"),
-        ("bob", "8", "à compléter"), ("bob", "10", "à compléter"), ("bob", "11", "à compléter"),
+        ("alice", "8", met), ("alice", "10", met), ("alice", "11", met), ("alice", "12", met), ("alice", "13", met),
+        ("bob", "8", "écart à justifier"), ("bob", "10", "à compléter"), ("bob", "11", "à compléter"),
         ("bob", "12", "à compléter"),
     ]
+    assert "conforme" not in raw.decode("utf-8-sig")
     assert rows[1][8].startswith("alice/entries/2026-01-06-positioning-")
     # without -o: the same rows on standard output, without the byte order mark
     shown = CliRunner().invoke(main, ["report", "qualiopi", "--root", str(project.root), "--today", "2026-11-21",
@@ -261,9 +274,9 @@ def test_demo_flags_the_at_risk_learner_and_passes_the_complete_one(demo_project
     reports = {r.id: r for r in q.store_reports(demo_project.store, TODAY)}
     kevin = reports["kevin-lefebvre"]
     assert {i.number: i.status for i in kevin.indicators} == {
-        8: "conforme", 10: "à compléter", 11: "conforme", 12: "à compléter"}
-    assert kevin.indicator(10).reasons == (
-        "Aucun contact de suivi depuis 39 jours (dernier le 13 octobre 2026 ; seuil : 30 jours).",)
+        8: q.RULE_MET, 10: q.TO_COMPLETE, 11: q.RULE_MET, 12: q.TO_COMPLETE}
+    assert kevin.indicator(10).reasons[0] == (
+        "Aucun contact de suivi depuis 39 jours (dernier le 13 octobre 2026 ; seuil : 30 jours).")
     assert kevin.indicator(12).reasons == (
         "Alerte « Risque de décrochage : situation personnelle » du 14 octobre 2026 ouverte depuis "
         "38 jours sans suite (suite attendue sous 7 jours).",
@@ -271,7 +284,12 @@ def test_demo_flags_the_at_risk_learner_and_passes_the_complete_one(demo_project
     )
     claire = reports["claire-dubois"]
     assert [i.number for i in claire.indicators] == [8, 10, 11, 12]
-    assert claire.ok, [(i.number, i.reasons) for i in claire.indicators if not i.ok]
+    # every proof is there; the summer closure is a gap past the 30-day rule, to justify
+    assert {i.number: i.status for i in claire.indicators} == {
+        8: q.RULE_MET, 10: q.TO_JUSTIFY, 11: q.RULE_MET, 12: q.RULE_MET}
+    assert claire.indicator(10).reasons == (
+        "59 jours sans contact de suivi du 10 juillet 2026 au 7 septembre 2026, au-delà du seuil de 30 jours : "
+        "joindre la justification (fermeture, congés, interruption du parcours).",)
     assert claire.indicator(8).reasons == (
         "Positionnement initial réalisé le 16 janvier 2026, 4 jours après le début de la formation.",)
     assert [i.number for i in reports["lucas-moreau"].indicators] == [8, 10, 11, 12, 13]
@@ -294,7 +312,10 @@ def test_staff_site_has_a_qualiopi_page_with_links_to_proofs(reports):
     page = staff["qualiopi.md"]
     assert page.nav and page.title == "Qualiopi"
     md = page.markdown
-    assert "## Indicateur 8 — Positionnement à l'entrée : à compléter" in md
+    assert "## Indicateur 8 — Positionnement à l'entrée : écart à justifier" in md
+    assert "## Indicateur 10 — Adaptation et suivi du parcours : à compléter" in md
+    assert "Seul l'organisme certificateur se prononce sur la conformité" in md
+    assert "conforme " not in md and "conforme*" not in md
     assert "## Indicateur 12 — Engagement et prévention des ruptures : à compléter" in md
     alert = next(e for e in record.entries if e.type == "alert")
     assert f"](entrees/{alert.id.lower()}.md)" in md

@@ -14,6 +14,7 @@ import contextlib
 import os
 import random
 import signal
+import shutil
 import subprocess
 import sys
 import time
@@ -152,14 +153,30 @@ def _mount(*args: str) -> bool:
 
 @contextlib.contextmanager
 def small_disk(where: Path, size: str) -> Iterator[Path]:
-    """A tmpfs of ``size`` at ``where`` (needs root and mount rights, as in CI containers), else skip."""
+    """A tmpfs of ``size`` at ``where`` (needs root and mount rights, as in CI containers), else skip.
+
+    A folder already there (an instance/ holding the journal) is copied onto the tmpfs, and put
+    back as it was afterwards.
+    """
+    kept = None
+    if where.exists():
+        kept = where.with_name(where.name + ".avant-tmpfs")
+        where.rename(kept)
     where.mkdir()
     if not _mount("-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)):
+        where.rmdir()
+        if kept is not None:
+            kept.rename(where)
         pytest.skip("full-disk test skipped: cannot mount a tmpfs here (needs root)")
     try:
+        if kept is not None:
+            shutil.copytree(kept, where, dirs_exist_ok=True)
         yield where
     finally:
         subprocess.run(["umount", "-l", str(where)], check=True)
+        if kept is not None:
+            where.rmdir()
+            kept.rename(where)
 
 
 @contextlib.contextmanager

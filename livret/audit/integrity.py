@@ -6,14 +6,20 @@ changes.  Where ``portfolios/`` is a git repository its history is the audit
 trail, so this module answers an auditor's question "can I trust these
 files?" with facts from git:
 
-- files that do not parse (the same problems as ``livret check``);
+- files that do not parse (the same problems as ``livret check``), and every
+  symbolic link or special file in the store (kind ``link``: livret never
+  follows one, see :mod:`livret.store.nofollow`);
 - files never committed (present, or staged, but in no commit);
 - committed files changed or deleted since their last commit, naming the
   commit that added them and what changed (keys of the front matter, lines
   of the text, size of an attachment);
 - entries and attachments that a later commit changed or deleted (somebody
   edited an entry and committed it: history shows it, we report it);
-- a failing ``git fsck`` (a corrupt or truncated repository).
+- a failing ``git fsck`` (a corrupt or truncated repository);
+- the history against the witness journal (:mod:`livret.seal.check`): a
+  rewritten, reset or truncated history, a missing ``.git``, a commit made
+  outside livret, an altered journal; the trusted timestamps and the
+  witness repository when they are configured.
 
 It stays fast on a big store: a fixed, small number of git processes over
 the whole repository (one ``git diff``, one ``git ls-files``, one ``git
@@ -25,11 +31,22 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
+from ..seal import check as seal_check
+from ..seal import timestamps
+from ..seal.journal import Journal
+from ..seal.witness import Witness, WitnessError
+from ..store import nofollow
 from ..store.history import History
 from ..store.project import Project
 from ..store.yamlio import FrontMatterError, load_yaml, parse_front_matter
+
+#: The problems of ``livret check`` that name a symbolic link or a special file.
+_UNSAFE_MESSAGES = {nofollow.LINK_MESSAGE, nofollow.SPECIAL_MESSAGE}
+
+#: Where seal findings point: the witness journal in the instance database.
+JOURNAL = "instance/journal"
 
 #: Store paths that are append-only: ``<learner>/entries/*`` and ``<learner>/files/*``.
 APPEND_ONLY_DIRS = ("entries", "files")
@@ -41,7 +58,7 @@ class Finding:
 
     path: str
     message: str
-    kind: str  # parse, untracked, modified, deleted, rewritten, fsck
+    kind: str  # parse, link, untracked, modified, deleted, rewritten, fsck, seal
     line: int | None = None
     commit: str | None = None  # the commit that added the file, where known
 
@@ -56,16 +73,54 @@ def is_append_only(store_path: str) -> bool:
     return len(parts) == 3 and parts[1] in APPEND_ONLY_DIRS and not parts[2].startswith(".")
 
 
-def verify(project: Project) -> list[Finding]:
-    """Every integrity finding of the project's store; empty when the store is clean."""
+def verify(project: Project, *, remote: bool = False) -> list[Finding]:
+    """Every integrity finding of the project's store; empty when the store is clean.
+
+    The files against their history (below), then the history against the
+    witness journal (:mod:`livret.seal`), its trusted timestamps when a TSA
+    is configured, and with ``remote`` the witness repository.
+    """
     store = project.store
     findings = [
-        Finding(p.path, p.message, "parse", line=p.line) for p in store.check()
+        Finding(p.path, p.message, "link" if p.message in _UNSAFE_MESSAGES else "parse", line=p.line)
+        for p in store.check()
     ]
     if store.history.enabled:
         prefix = _display_prefix(project)
         findings += GitAudit(store.history, prefix).findings()
+    return findings + seal_findings(project, remote=remote)
+
+
+def seal_findings(project: Project, *, remote: bool = False) -> list[Finding]:
+    """The history against the journal and the configured witnesses (kind ``seal``)."""
+    journal = Journal.for_project(project)
+    journal.catch_up()
+    findings = [Finding(JOURNAL, str(f), "seal", commit=f.commit_id or None) for f in seal_check.check(journal)]
+    settings = project.store.settings().seal
+    if settings.tsa_url and settings.tsa_ca:
+        try:
+            roots = timestamps.load_roots(_project_file(project, settings.tsa_ca).read_bytes())
+        except (OSError, timestamps.TimestampError) as exc:
+            findings.append(Finding(JOURNAL, f"horodatage : certificat racine illisible ({exc})", "seal"))
+        else:
+            findings += [Finding(JOURNAL, f, "seal") for f in timestamps.check(journal, roots)]
+    if remote:
+        if not settings.witness_remote:
+            findings.append(Finding(JOURNAL, "--remote : aucun dépôt témoin configuré (réglage seal.witness_remote)",
+                                    "seal"))
+        else:
+            try:
+                witness = Witness(journal, settings.witness_remote)
+                findings += [Finding(JOURNAL, f, "seal") for f in witness.compare(witness.remote_state(),
+                                                                                   journal.records())]
+            except WitnessError as exc:
+                findings.append(Finding(JOURNAL, str(exc), "seal"))
     return findings
+
+
+def _project_file(project: Project, name: str) -> Path:
+    path = Path(name)
+    return path if path.is_absolute() else project.root / path
 
 
 def _display_prefix(project: Project) -> str:
@@ -220,8 +275,8 @@ class GitAudit:
         return out
 
     def _read_worktree(self, path: str) -> bytes | None:
-        try:
-            return (self.history.root / path).read_bytes()
+        try:  # never through a link: a file replaced by one is "illisible", and reported as a link
+            return nofollow.read_bytes(self.history.root, path)
         except OSError:
             return None
 

@@ -3,7 +3,8 @@
 ``livret export LEARNER -o FILE.zip [--audience shared|staff]`` writes::
 
     LISEZMOI.txt                          how to open and check the pack (French)
-    manifest.json                         every other file with its SHA-256
+    manifest.json                         every other file with its SHA-256, the journal's head, a timestamp
+    manifest.sig                          the organisation's Ed25519 signature of manifest.json
     livret-de-suivi.pdf                   the printable follow-up record
     site/index.html                       the portfolio, built to open from disk (file://), search included
     portfolios/<learner>/learner.md       the source files, as in the store
@@ -14,37 +15,53 @@
 The manifest lists every file of the pack with its SHA-256 and size and, for
 entry and attachment files where the store is a git repository, the commit
 that added them: an auditor can match the pack against the organisation's
-history.  ``livret verify-pack FILE.zip`` recomputes the hashes and names
-every altered, missing or added file.  (The manifest proves the pack has not
-changed since it was made; it is not a signature: someone able to rewrite
-the pack could rewrite its manifest, which the commits then contradict.)
+history.  ``livret verify-pack FILE.zip --key KEYS`` recomputes the hashes
+(in bounded memory), names every altered, missing or added file, and checks
+the signature against the organisation's public keys obtained *outside* the
+pack: a pack rewritten with recomputed hashes then fails, whoever re-signs
+it.  The manifest also carries the witness journal's head and its latest
+trusted timestamp (:mod:`livret.seal`), so that beside the store
+(``--root``) the pack's state is checked against the journal.
 
 The ``shared`` audience (the default) holds what the shared site holds:
 ``staff`` entries are left out entirely — their files, their attachments,
 their text in the PDF and in the site — and so is every version of an entry
 whose correction is ``staff``.  Attachments cited by no shared entry are left
-out too.
+out too.  An entry file that names a left-out entry (``about``, ``corrects``,
+``updates``) is written again without that key (see :func:`entry_file`):
+nothing in a shared pack names a staff entry.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
 import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ..store import FRAMEWORKS_DIR, PROFILE_FILE, LearnerRecord, StoredEntry, atomic
+from ..seal.journal import Journal
+from ..seal.keys import Keys, PublicKey, b64decode, b64encode, key_id
+from ..seal.timestamps import Timestamps
+from ..store import FRAMEWORKS_DIR, PROFILE_FILE, LearnerRecord, StoredEntry, atomic, nofollow
 from ..store.project import Project
-from ..views.progress import for_audience
+from ..store.schema import entry_to_data
+from ..store.yamlio import render_front_matter
+from ..views.progress import for_audience, without_hidden_references
 from .integrity import commits_adding
 from .record_pdf import record_pdf
 
 FORMAT = "livret-audit-pack/1"
 MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+SIGNATURE_FORMAT = "livret-signature/1"
+#: A manifest larger than this is not one livret wrote (100,000 files take about 20 MB).
+MAX_MANIFEST = 64 * 1024 * 1024
+CHUNK = 1024 * 1024
 README = "LISEZMOI.txt"
 PDF_NAME = "livret-de-suivi.pdf"
 SITE_DIR = "site"
@@ -86,6 +103,18 @@ def pack_entries(record: LearnerRecord, audience: str) -> list[StoredEntry]:
     return for_audience(record.entries, audience)
 
 
+def entry_file(data: bytes, entry: StoredEntry, kept: Container[str]) -> bytes:
+    """An entry's file as the pack holds it: ``data`` (the store's bytes) unchanged, unless the entry
+    names one the pack leaves out (``about``, ``corrects`` or ``updates`` of a ``staff`` entry, in a
+    ``shared`` pack).  Then it is written again from its data without that key, as every shared
+    output shows it (:func:`livret.views.progress.without_hidden_references`): no file of a shared
+    pack names a staff entry, not even by its id."""
+    shown = without_hidden_references(entry, kept)
+    if shown is entry:
+        return data
+    return render_front_matter(entry_to_data(shown.meta), shown.body).encode("utf-8")
+
+
 def pack_attachments(record: LearnerRecord, entries: Iterable[StoredEntry], audience: str) -> list[str]:
     """``files/<name>`` paths to include: all for ``staff``, those cited by the given entries for ``shared``."""
     if audience == "staff":
@@ -108,11 +137,18 @@ Contenu
 - portfolios/ : les fichiers d'origine (entrées en Markdown avec en-tête YAML,
   pièces jointes, référentiel).
 - {MANIFEST} : l'empreinte SHA-256 de chaque fichier et, pour les entrées et
-  pièces jointes, le commit git qui les a ajoutées.
+  pièces jointes, le commit git qui les a ajoutées ; l'état du journal témoin
+  de l'organisme et son dernier horodatage.
+- {SIGNATURE} : la signature (Ed25519) du manifeste par l'organisme.
 
 Vérifier que rien n'a changé
-  livret verify-pack CE-FICHIER.zip
-signale tout fichier modifié, manquant ou ajouté depuis la création du dossier.
+  livret verify-pack CE-FICHIER.zip --key CLES-DE-L-ORGANISME.json
+signale tout fichier modifié, manquant ou ajouté depuis la création du dossier,
+et vérifie la signature avec la liste des clés publiques de l'organisme,
+obtenue par un autre canal que ce dossier (publiée à l'adresse
+/.well-known/livret-keys.json de son application, ou remise en main propre).
+Sans --key, une signature valide reste « non confirmée » : un faussaire qui
+aurait refait le dossier aurait pu le signer avec sa propre clé.
 """
 
 
@@ -145,16 +181,22 @@ def build_pack(project: Project, learner_id: str, output: Path, *, audience: str
     sources |= {e.path: store.root / e.path for e in entries}
     sources |= {f"{learner_id}/{a}": ldir / a for a in attachments}
     fw_path = store.root / FRAMEWORKS_DIR / f"{record.profile.framework}.yml"
-    if fw_path.is_file():
+    if nofollow.kind(store.root, f"{FRAMEWORKS_DIR}/{fw_path.name}") == nofollow.FILE:
         sources[f"{FRAMEWORKS_DIR}/{fw_path.name}"] = fw_path
     commits = commits_adding(store.history, sources)
     entry_of = {e.path: e for e in entries}
+    stored, kept = {e.path: e for e in record.entries}, {e.id for e in entries}
 
     files: dict[str, bytes] = {}
     meta: dict[str, dict] = {}
-    for store_path, src in sorted(sources.items()):
+    for store_path in sorted(sources):
         name = f"portfolios/{store_path}"
-        files[name] = src.read_bytes()
+        try:  # never through a link (the record lists none; one put there since is refused)
+            files[name] = nofollow.read_bytes(store.root, store_path)
+        except OSError as exc:
+            raise PackError(f"{store_path} : {getattr(exc, 'message', None) or exc.strerror or exc}") from None
+        if store_path in entry_of:
+            files[name] = entry_file(files[name], stored[store_path], kept)
         info: dict = {"source": store_path}
         if store_path in entry_of:
             e = entry_of[store_path]
@@ -194,11 +236,39 @@ def build_pack(project: Project, learner_id: str, output: Path, *, audience: str
         "files": [{"path": name, "sha256": sha256(data), "size": len(data), **meta.get(name, {})}
                   for name, data in sorted(files.items())],
     }
+    manifest["seal"] = seal_section(project)
     files[MANIFEST] = (json.dumps(manifest, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    files[SIGNATURE] = sign_manifest(Keys.for_project(project), files[MANIFEST])
     data = _zip(files)
     output = output.resolve()
     atomic.replace(output, data)
     return PackSummary(output, learner_id, audience, len(files), len(entries), len(attachments), len(data))
+
+
+def seal_section(project: Project) -> dict:
+    """What the pack carries of the seal: the journal's head and its latest trusted timestamp."""
+    journal = Journal.for_project(project)
+    head = journal.head()
+    section: dict = {"journal_head": {"seq": head.seq, "hash": head.hash} if head else None, "timestamp": None}
+    latest = Timestamps(journal).latest()
+    if latest is not None:
+        section["timestamp"] = {"seq": latest.seq, "hash": latest.head_hash, "time": latest.gen_time.isoformat(),
+                                "token": base64.b64encode(latest.token).decode("ascii")}
+    return section
+
+
+def sign_manifest(keys: Keys, manifest: bytes) -> bytes:
+    """``manifest.sig``: the Ed25519 signature of the manifest's bytes, the key's id and public key.
+
+    The public key inside the pack only lets a reader check the signature;
+    only a key obtained outside the pack (``verify-pack --key``) says who signed.
+    """
+    keys.init()  # a project made before signing keys existed gets its key at its first pack
+    kid, signature = keys.sign(manifest)
+    current = keys.current()
+    document = {"format": SIGNATURE_FORMAT, "alg": "Ed25519", "kid": kid, "public": current.public if current else "",
+                "signature": b64encode(signature)}
+    return (json.dumps(document, indent=1) + "\n").encode("utf-8")
 
 
 def _zip(files: dict[str, bytes]) -> bytes:
@@ -206,7 +276,8 @@ def _zip(files: dict[str, bytes]) -> bytes:
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-        for name in [MANIFEST, README, *sorted(n for n in files if n not in (MANIFEST, README))]:
+        first = [MANIFEST, SIGNATURE, README]
+        for name in [n for n in first if n in files] + sorted(n for n in files if n not in first):
             info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -232,7 +303,10 @@ class PackFinding:
 def verify_pack(path: Path) -> list[PackFinding]:
     """Every difference between a pack and its manifest; empty when the pack is intact.
 
-    Reads the zip in memory, member by member; never extracts anything.
+    Never extracts anything, and reads in bounded memory whatever the archive
+    claims: a member is hashed in chunks and read no further than the size the
+    manifest gives it (a small zip whose member inflates to gigabytes costs a
+    chunk, not gigabytes).  The signature is :func:`pack_signature`'s business.
     """
     try:
         zf = zipfile.ZipFile(path)
@@ -244,17 +318,17 @@ def verify_pack(path: Path) -> list[PackFinding]:
         if MANIFEST not in members:
             return [PackFinding(MANIFEST, "manifeste absent : ce n'est pas un dossier d'audit livret", "manifest")]
         try:
-            manifest = json.loads(zf.read(MANIFEST).decode("utf-8"))
+            manifest = json.loads(_read_bounded(zf, members[MANIFEST], MAX_MANIFEST).decode("utf-8"))
             listed = {f["path"]: f for f in manifest["files"]}
             if manifest.get("format") != FORMAT:
                 raise ValueError(f"format inconnu {manifest.get('format')!r}")
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, zipfile.BadZipFile, OSError) as exc:
             return [PackFinding(MANIFEST, f"manifeste illisible ({exc})", "manifest")]
         findings: list[PackFinding] = []
         names = [i.filename for i in infos]
         for name in sorted({n for n in names if names.count(n) > 1}):
             findings.append(PackFinding(name, "fichier présent plusieurs fois dans l'archive", "added"))
-        for name in sorted(set(listed) | set(members) - {MANIFEST}):
+        for name in sorted(set(listed) | set(members) - {MANIFEST, SIGNATURE}):
             if not _safe_member(name):
                 findings.append(PackFinding(name, "chemin dangereux dans l'archive (absolu ou « .. »)", "unsafe"))
             if name not in members:
@@ -263,16 +337,102 @@ def verify_pack(path: Path) -> list[PackFinding]:
             if name not in listed:
                 findings.append(PackFinding(name, "fichier ajouté (absent du manifeste)", "added"))
                 continue
+            expected, size = listed[name].get("sha256"), listed[name].get("size")
             try:
-                digest = sha256(zf.read(name))
+                digest = _hash_bounded(zf, members[name], size if isinstance(size, int) else 0)
+            except TooLarge:
+                findings.append(PackFinding(name, f"fichier modifié (décompressé, il dépasse nettement les {size} "
+                                                  "octets attendus)", "altered"))
+                continue
             except (zipfile.BadZipFile, OSError, ValueError) as exc:
                 findings.append(PackFinding(name, f"fichier illisible dans l'archive ({exc})", "altered"))
                 continue
-            expected = listed[name].get("sha256")
             if digest != expected:
                 findings.append(PackFinding(
                     name, f"fichier modifié (SHA-256 attendu {expected}, trouvé {digest})", "altered"))
         return findings
+
+
+def _read_bounded(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """A member's bytes, refusing one that inflates past ``limit`` (whatever its header says)."""
+    with zf.open(info) as member:
+        data = member.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"plus de {limit // (1024 * 1024)} Mo")
+    return data
+
+
+class TooLarge(ValueError):
+    """A member inflates well past the size its manifest gives it."""
+
+
+def _hash_bounded(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int) -> str:
+    """SHA-256 of a member read in chunks, never more than ``size`` + one chunk (then :class:`TooLarge`).
+
+    A member a little larger or smaller than listed is hashed whole (its digest
+    then differs); only a member that would inflate far past it is cut short.
+    """
+    digest, read = hashlib.sha256(), 0
+    with zf.open(info) as member:
+        while chunk := member.read(CHUNK):
+            read += len(chunk)
+            if read > size + CHUNK:
+                raise TooLarge(info.filename)
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    """What the signature of a pack says."""
+
+    state: str  # confirmed, unconfirmed, invalid, unsigned, unknown-key
+    message: str
+    kid: str = ""
+
+
+def pack_signature(path: Path, keys: list[PublicKey] | None = None) -> SignatureCheck:
+    """Check ``manifest.sig`` against the manifest; with ``keys`` (obtained outside the pack), say who signed.
+
+    Without ``keys`` a valid signature is only *unconfirmed*: a forger who
+    rewrote the pack could have signed it with a key of their own.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = {i.filename: i for i in zf.infolist()}
+            if SIGNATURE not in members:
+                return SignatureCheck("unsigned", "dossier non signé (pas de manifest.sig)")
+            manifest = _read_bounded(zf, members[MANIFEST], MAX_MANIFEST)
+            document = json.loads(_read_bounded(zf, members[SIGNATURE], 64 * 1024).decode("utf-8"))
+        kid, signature = str(document["kid"]), b64decode(str(document["signature"]))
+        embedded = PublicKey(kid, str(document["public"]), "")
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError, TypeError) as exc:
+        return SignatureCheck("invalid", f"signature illisible ({exc})")
+    if keys is None:
+        if key_id(embedded.key()) != kid or not embedded.verify(signature, manifest):
+            return SignatureCheck("invalid", "signature invalide : le manifeste a été modifié après sa signature", kid)
+        return SignatureCheck("unconfirmed", f"signature valide, clé non confirmée ({kid}) : vérifiez avec la clé "
+                                             "publique de l'organisme (--key)", kid)
+    known = {k.kid: k for k in keys}
+    if kid not in known:
+        return SignatureCheck("unknown-key", f"signé par une clé inconnue de l'organisme ({kid})", kid)
+    if not known[kid].verify(signature, manifest):
+        return SignatureCheck("invalid", "signature invalide : le manifeste a été modifié après sa signature", kid)
+    return SignatureCheck("confirmed", f"signature valide, clé de l'organisme confirmée ({kid})", kid)
+
+
+def pack_against_journal(path: Path, journal: Journal) -> list[PackFinding]:
+    """Beside the store: the state the pack sealed must be in the local journal."""
+    with zipfile.ZipFile(path) as zf:
+        manifest = json.loads(_read_bounded(zf, zf.getinfo(MANIFEST), MAX_MANIFEST).decode("utf-8"))
+    head = (manifest.get("seal") or {}).get("journal_head")
+    if not head:
+        return [PackFinding(MANIFEST, "le dossier ne porte pas l'état du journal témoin", "manifest")]
+    record = next((r for r in journal.records() if r.seq == head.get("seq")), None)
+    if record is None or record.hash != head.get("hash"):
+        return [PackFinding(MANIFEST, f"l'état scellé du dossier (journal n° {head.get('seq')}) n'est pas dans "
+                                      "le journal témoin de ce dépôt", "manifest")]
+    return []
 
 
 def _safe_member(name: str) -> bool:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..publish.build import BuildError, build_all
+from ..publish.build import BuildError, BuildStorageError, build_all
 from ..store import UnknownLearner
 from ..store.project import Project
 from . import main
@@ -38,6 +38,8 @@ def build(project: Project, learners: tuple[str, ...], jobs: int | None, force: 
         report = build_all(project, learners=learners or None, jobs=jobs, force=force, out=out, progress=True)
     except UnknownLearner as exc:
         fail(str(exc), 2)
+    except BuildStorageError as exc:  # a full or read-only disk: the input was fine, the run failed
+        fail(str(exc), 1)
     except BuildError as exc:
         fail(str(exc), 2)
     for problem in report.problems:

@@ -24,6 +24,7 @@ from ..interop.frameworks import ImportFailed, ImportResult, write_framework
 from ..interop.mahara import read_mahara_matrix
 from ..interop.moodle import read_moodle_csv, write_moodle_csv
 from ..interop.progress_csv import progress_csv
+from ..seal import witnessed
 from ..store import StoreError, UnknownLearner, atomic
 from ..store.project import Project
 from ..store.schema import USERNAME_RE
@@ -75,6 +76,7 @@ def import_framework(project: Project, file: Path, fmt: str, fid: str | None, fo
     for original, code in result.renamed.items():
         click.echo(f"code adapté : « {original} » → {code}", err=True)
     fw = result.framework
+    witnessed(project)
     try:
         path = write_framework(project.store, fw, author=cli_author(), force=force,
                                message=f"Référentiel {fw.id} importé de {fmt.capitalize()} ({file.name})")
@@ -138,13 +140,20 @@ def export_progress(project: Project, output: str, learners: tuple[str, ...]) ->
 @main.command()
 @click.argument("learner")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Dossier où écrire un fichier JSON par badge.")
+              help="Dossier où écrire les badges : un JSON lisible et, signé, un .jwt par badge.")
 @click.option("--base-url", default=None,
-              help="Adresse publique de l'organisme (https://...) : identifiant de l'émetteur.")
+              help="Adresse publique où « livret serve » répond (https://...) : identifiant de l'émetteur "
+                   "(did:web), et alignement de chaque badge sur la page de la compétence dans le portfolio. "
+                   "Par défaut : le réglage public_url de _organisation.yml.")
 @root_option
 def badges(project: Project, learner: str, out_dir: Path, base_url: str | None) -> None:
-    """Open Badges 3.0 (non signés) des compétences acquises d'un·e apprenant·e."""
+    """Open Badges 3.0 des compétences acquises d'un·e apprenant·e, signés par l'organisme (JWT, EdDSA)
+    quand son adresse publique est en https."""
+    from ..seal.credentials import did_web, sign_credential
+    from ..seal.keys import Keys, SigningKeyError
+
     require_store(project)
+    base_url = base_url or project.store.settings().public_url
     if base_url is not None and not re.fullmatch(r"https?://[^\s\"'<>]+", base_url):
         fail("--base-url : adresse http(s) attendue, ex. https://formation.example.org")
     try:
@@ -157,13 +166,28 @@ def badges(project: Project, learner: str, out_dir: Path, base_url: str | None) 
     if not documents:
         click.echo(f"{learner} : aucune compétence acquise (vue partagée) : aucun badge produit.")
         return
+    signed = base_url is not None and base_url.startswith("https://")
+    keys = Keys.for_project(project)
     for name, document in documents:
-        data = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
-        try:
-            atomic.replace(out_dir / name, data.encode("utf-8"))
-        except OSError as exc:
-            fail(f"écriture impossible dans {out_dir} : {exc.strerror}")
-    click.echo(f"{len(documents)} badge(s) Open Badges 3.0 pour {learner} dans {out_dir}")
+        outputs = [(name, (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))]
+        if signed:
+            try:
+                keys.init()
+                token = sign_credential(document, keys, base_url)
+            except (SigningKeyError, OSError) as exc:
+                fail(f"signature impossible : {exc}")
+            outputs.append((name.rsplit(".", 1)[0] + ".jwt", token.encode("ascii")))
+        for file_name, data in outputs:
+            try:
+                atomic.replace(out_dir / file_name, data)
+            except OSError as exc:
+                fail(f"écriture impossible dans {out_dir} : {exc.strerror}")
+    if signed:
+        click.echo(f"{len(documents)} badge(s) Open Badges 3.0 signé(s) pour {learner} dans {out_dir} "
+                   f"(émetteur {did_web(base_url)}, clés : {base_url.rstrip('/')}/.well-known/did.json)")
+    else:
+        click.echo(f"{len(documents)} badge(s) Open Badges 3.0 pour {learner} dans {out_dir}, non signés : "
+                   "la signature demande l'adresse publique https de l'organisme (--base-url ou public_url)")
 
 
 @main.group()

@@ -18,6 +18,8 @@ from pathlib import Path
 import click
 
 from ..instance.accounts import Accounts, random_password
+from ..seal import witnessed
+from ..seal.keys import Keys
 from ..store.project import Project
 from ..store.schema import ROLE_LABELS
 from . import main
@@ -148,6 +150,8 @@ def make_demo(directory: Path, *, today: dt.date | None = None) -> Project:
     if today is not None:
         rebase_dates(project.portfolios, today, timezone=project.store.settings().timezone)
     History(project.portfolios).init()
+    witnessed(project)
+    Keys.for_project(project).init()
     return project
 
 

@@ -23,17 +23,40 @@ def _conclude(findings: list, failed: str, clean: str) -> None:
 
 
 @main.command()
+@click.option("--remote", is_flag=True, help="Comparer aussi le journal au dépôt témoin configuré.")
+@click.option("--accept", "accept_commit", metavar="COMMIT", default=None,
+              help="Accepter un commit fait hors de livret (après examen), avec --reason.")
+@click.option("--reason", default=None, help="Pourquoi le commit est accepté (une phrase, gardée au journal).")
+@click.option("--by", "accepted_by", default="admin", show_default=True, help="Qui accepte (compte).")
 @root_option
-def verify(project: Project) -> None:
+def verify(project: Project, remote: bool, accept_commit: str | None, reason: str | None, accepted_by: str) -> None:
     """Vérifie l'intégrité du dépôt : fichiers illisibles, entrées non enregistrées ou modifiées
-    après coup (avec le commit qui les a ajoutées), « git fsck ». Code 0 si tout est intact, 1 sinon."""
+    après coup (avec le commit qui les a ajoutées), « git fsck », puis l'historique contre le
+    journal témoin (historique réécrit, remis en arrière, .git supprimé, commit fait hors de
+    livret). Code 0 si tout est intact, 1 sinon."""
     from ..audit.integrity import verify as run_verify
+    from ..seal.check import accept
+    from ..seal.journal import Journal
 
     require_store(project)
-    findings = run_verify(project)
+    journal = Journal.for_project(project)
+    if accept_commit is not None:
+        if not reason:
+            fail("--accept demande --reason : expliquez pourquoi ce commit est accepté", 2)
+        try:
+            record = accept(journal, accept_commit, reason, author=accepted_by)
+        except ValueError as exc:
+            fail(str(exc), 2)
+        click.echo(f"Commit {record.commit_id[:12]} accepté (journal n° {record.seq}).", err=True)
+    elif reason is not None:
+        fail("--reason va avec --accept COMMIT", 2)
+    findings = run_verify(project, remote=remote)
     git = "historique git vérifié" if project.store.history.enabled else "pas d'historique git"
+    records = journal.records()
+    since = f", journal témoin depuis le {records[0].recorded[:10]} ({len(records)} enregistrements)" \
+        if records else ""
     _conclude(findings, f"{len(findings)} constat(s) d'intégrité.",
-              f"Dépôt intact : {len(project.store.learner_ids())} portfolio(s), {git}.")
+              f"Dépôt intact : {len(project.store.learner_ids())} portfolio(s), {git}{since}.")
 
 
 def _today(value: str | None) -> dt.date:
@@ -61,7 +84,7 @@ def report() -> None:
 def report_qualiopi(project: Project, output: Path | None, learners: tuple[str, ...], today: str | None) -> None:
     """Indicateurs Qualiopi 8, 10, 11, 12 et 13 : une ligne par apprenant·e et par indicateur."""
     from ..store import atomic
-    from ..views.qualiopi import store_reports, to_csv
+    from ..views.qualiopi import store_reports, summary, to_csv
 
     require_store(project)
     known = project.store.learner_ids()
@@ -73,9 +96,7 @@ def report_qualiopi(project: Project, output: Path | None, learners: tuple[str, 
         click.echo(to_csv(reports, bom=False), nl=False)
         return
     atomic.replace(output.resolve(), to_csv(reports).encode("utf-8"))
-    ok = sum(r.ok for r in reports)
-    click.echo(f"Rapport Qualiopi : {len(reports)} apprenant·e(s), {ok} conforme(s) sur tous les indicateurs, "
-               f"{len(reports) - ok} à compléter.")
+    click.echo(f"Rapport Qualiopi : {summary(reports)} (statut le moins favorable de leurs indicateurs).")
     click.echo(f"Écrit dans {output}.")
 
 
@@ -217,10 +238,57 @@ def export(project: Project, learner: str, output: Path, audience: str) -> None:
 
 @main.command("verify-pack")
 @click.argument("pack", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def verify_pack_cmd(pack: Path) -> None:
-    """Vérifie un dossier d'audit : signale tout fichier modifié, manquant ou ajouté (code 1)."""
-    from ..audit.pack import verify_pack
+@click.option("--key", "key_source", metavar="FICHIER_OU_URL", default=None,
+              help="Clés publiques de l'organisme (liste JSON publiée, ou clé PEM), obtenues hors du dossier.")
+@click.option("--root", "root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Dépôt de l'organisme : vérifier aussi l'état scellé du dossier contre son journal témoin.")
+def verify_pack_cmd(pack: Path, key_source: str | None, root: Path | None) -> None:
+    """Vérifie un dossier d'audit : fichiers modifiés, manquants ou ajoutés, et signature de l'organisme.
 
+    Code 0 : intact et signé par une clé de l'organisme (--key) ; 1 : altéré, non signé ou
+    signé par une autre clé ; 3 : intact et signature valide, mais clé non confirmée (sans --key).
+    """
+    from ..audit.pack import pack_against_journal, pack_signature, verify_pack
+    from ..seal.journal import Journal
+
+    keys = _public_keys(key_source) if key_source else None
     findings = verify_pack(pack)
-    _conclude(findings, f"{len(findings)} anomalie(s) : le dossier a été modifié depuis sa création.",
-              "Dossier intact : chaque fichier correspond au manifeste.")
+    if root is not None:
+        project = Project.at(root)
+        require_store(project)
+        findings += pack_against_journal(pack, Journal.for_project(project))
+    signature = pack_signature(pack, keys)
+    if signature.state not in ("confirmed", "unconfirmed"):
+        findings.append(f"{pack.name}: {signature.message}")
+    _conclude(findings, f"{len(findings)} anomalie(s) : le dossier a été modifié depuis sa création "
+                        "ou n'est pas signé par l'organisme.",
+              f"Dossier intact : chaque fichier correspond au manifeste ; {signature.message}.")
+    if signature.state == "unconfirmed":
+        raise SystemExit(UNCONFIRMED)
+
+
+#: Exit code of ``verify-pack`` for an intact pack whose signer was not confirmed (no --key).
+UNCONFIRMED = 3
+
+
+def _public_keys(source: str):
+    """The organisation's public keys from a file or an address (http(s))."""
+    import urllib.error
+    import urllib.request
+
+    from ..seal.keys import read_public_keys
+
+    try:
+        if source.startswith(("https://", "http://")):
+            with urllib.request.urlopen(source, timeout=30) as answer:  # noqa: S310 - given by the auditor
+                text = answer.read(1024 * 1024).decode("utf-8")
+        else:
+            text = Path(source).read_text(encoding="utf-8")
+    except (OSError, urllib.error.URLError, UnicodeDecodeError) as exc:
+        fail(f"--key : clés illisibles ({source} : {exc})", 2)
+        raise
+    try:
+        return read_public_keys(text)
+    except (ValueError, KeyError, TypeError) as exc:
+        fail(f"--key : {exc}", 2)
+        raise

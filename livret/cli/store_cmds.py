@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from ..seal import witnessed
+from ..seal.keys import Keys
 from ..store.history import History
 from ..store.project import Project
 from . import main
@@ -18,16 +20,22 @@ SCAFFOLD = Path(__file__).resolve().parent.parent / "scaffold"
 @main.command()
 @root_option
 def check(project: Project) -> None:
-    """Valide tout le dépôt des portfolios ; une ligne « chemin:ligne: message » par problème."""
+    """Valide tout le dépôt des portfolios ; une ligne « chemin:ligne: message » par problème.
+
+    Les avertissements (« chemin:ligne: avertissement : message », une date invraisemblable
+    par exemple) laissent le fichier lisible et ne changent pas le code de sortie.
+    """
     require_store(project)
     problems = project.store.check()
-    for problem in problems:
+    warnings = project.store.warnings()
+    for problem in problems + warnings:
         click.echo(str(problem))
     learners = len(project.store.learner_ids())
+    noted = f", {len(warnings)} avertissement(s)" if warnings else ""
     if problems:
-        click.echo(f"{len(problems)} problème(s) dans {learners} portfolio(s).", err=True)
+        click.echo(f"{len(problems)} problème(s){noted} dans {learners} portfolio(s).", err=True)
         raise SystemExit(1)
-    click.echo(f"Aucun problème : {learners} portfolio(s) vérifié(s).", err=True)
+    click.echo(f"Aucun problème : {learners} portfolio(s) vérifié(s){noted}.", err=True)
 
 
 @main.command()
@@ -42,6 +50,8 @@ def init(directory: Path, no_git: bool) -> None:
     project = Project.at(directory)
     if not no_git:
         History(project.portfolios).init()
+    witnessed(project)  # the journal of commits starts with the project (livret.seal)
+    Keys.for_project(project).init()  # the organisation's signing key (audit packs, badges)
     problems = project.store.check()
     for problem in problems:  # the scaffold is tested to be valid; never silent if not
         click.echo(str(problem), err=True)

@@ -12,6 +12,7 @@ import click
 from pydantic import ValidationError
 
 from ..instance.accounts import AccountError, Accounts, check_role, check_username, random_password
+from ..seal import witnessed
 from ..store import StoreError, UnknownLearner
 from ..store.errors import InvalidInput, from_validation_error
 from ..store.project import Project
@@ -97,6 +98,8 @@ def user_add(project: Project, name: str, role: str, learners: tuple[str, ...], 
         accounts.add(name, role, password)
     except AccountError as exc:
         fail(str(exc), 2)
+    if updates:
+        witnessed(project)
     for profile, body in updates:
         try:
             store.write_profile(profile, body, author="livret",
@@ -175,3 +178,16 @@ def user_set_password(project: Project, name: str, password_stdin: bool) -> None
     click.echo(f"Mot de passe de {name} changé.")
     if generated:
         click.echo(f"Mot de passe : {password}")
+
+
+@user.command("set-role")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), required=True, help="Nouveau rôle du compte.")
+@root_option
+def user_set_role(project: Project, name: str, role: str) -> None:
+    """Change le rôle de NAME (ses sessions sont fermées : il se reconnecte avec ses nouveaux droits)."""
+    try:
+        Accounts.for_project(project).set_role(name, role)
+    except AccountError as exc:
+        fail(str(exc), 2)
+    click.echo(f"Rôle de {name} : {ROLE_LABELS[role]}. Ses sessions sont fermées.")

@@ -10,8 +10,24 @@ Passwords are hashed with scrypt (memory-hard; ``hashlib.scrypt``, no extra
 dependency).  The parameters are stored with each hash, so they can be raised
 later without invalidating existing passwords.
 
-Failed sign-ins are recorded in the database, per username and per client
-address, so the limit holds across threads, processes and restarts.
+Failed sign-ins are recorded in the database (so the limits hold across
+threads, processes and restarts), with the account tried and the origin
+(client address) they came from.  Two limits, over a sliding window:
+
+- per account *and* origin: five wrong passwords from one origin stop that
+  origin from trying that account, but never its owner signing in from
+  anywhere else (a known username cannot be locked out by a stranger);
+- per origin: an origin that tries many accounts is stopped for all of them.
+
+The verdict is taken after the password is checked, in one write
+transaction, so concurrent attempts are serialized: parallel wrong guesses
+cannot get past the limit (those beyond it are refused whatever the
+password), and concurrent *correct* sign-ins are never refused, since only
+failures count.  A correct password resets its (account, origin) count.
+
+Sessions (:mod:`livret.instance.sessions`) are rows of this component too:
+changing a password, disabling an account or changing its role ends every
+session of the account, in the same transaction.
 """
 
 from __future__ import annotations
@@ -21,6 +37,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import time
 
@@ -45,6 +62,31 @@ instance_db.register("accounts", [
     );
     CREATE INDEX login_failures_key_at ON login_failures (key, at);
     """,
+    # version 2: server-side sessions; failures by account and origin (the old table counted
+    # per username whatever the origin, which let anyone lock an account out)
+    """
+    CREATE TABLE sessions (
+        id_hash TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        role TEXT NOT NULL,
+        stamp TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        created REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        expires REAL NOT NULL
+    );
+    CREATE INDEX sessions_username ON sessions (username);
+    CREATE INDEX sessions_expires ON sessions (expires);
+    DROP TABLE login_failures;
+    CREATE TABLE signin_failures (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX signin_failures_account ON signin_failures (username, origin, at);
+    CREATE INDEX signin_failures_origin ON signin_failures (origin, at);
+    """,
 ])
 
 #: scrypt cost: N=2**15, r=8, p=1 uses 32 MiB and ~0.1 s per hash on one core.
@@ -54,8 +96,12 @@ MAX_PASSWORD = 1024
 
 #: Rate limiting of failed sign-ins: at most this many failures in the window.
 WINDOW_SECONDS = 15 * 60
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_CLIENT = 30
+#: Wrong passwords for one account from one origin.
+MAX_FAILURES_PER_ACCOUNT = 5
+#: Wrong passwords from one origin, whatever the account.
+MAX_FAILURES_PER_ORIGIN = 30
+#: Ends every session of an account (in the transaction that changes it).
+END_SESSIONS_SQL = "DELETE FROM sessions WHERE username = ?"
 
 
 class AccountError(ValueError):
@@ -76,8 +122,8 @@ class User:
     role: str
     disabled: bool
     created: str
-    #: Changes when the password changes or the account is disabled: sessions
-    #: carry it, so changing it signs every other session out.
+    #: Changes when the password, the role or the disabled flag changes; a
+    #: session row records it, and one with another stamp is signed out.
     stamp: str
 
     @property
@@ -147,22 +193,37 @@ def check_password(password: str) -> None:
         raise AccountError(f"mot de passe trop long : au plus {MAX_PASSWORD} caractères")
 
 
+def origin_key(address: str) -> str:
+    """The origin failures are counted by: the client address, an IPv6 one reduced to its /64
+    (one subscriber gets a whole /64: counting its addresses one by one would count nothing)."""
+    address = (address or "").strip()
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:100]
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
-def _user(row) -> User:
+def user_from_row(row) -> User:
     return User(row["username"], row["role"], bool(row["disabled"]), row["created"], row["stamp"])
 
 
 class Accounts:
     """The accounts of one project (its instance database)."""
 
-    def __init__(self, db: instance_db.InstanceDB, *, max_failures_per_user: int = MAX_FAILURES_PER_USER,
-                 max_failures_per_client: int = MAX_FAILURES_PER_CLIENT):
+    def __init__(self, db: instance_db.InstanceDB, *, max_failures_per_account: int = MAX_FAILURES_PER_ACCOUNT,
+                 max_failures_per_origin: int = MAX_FAILURES_PER_ORIGIN):
         self.db = db
-        self.max_failures_per_user = max_failures_per_user
-        self.max_failures_per_client = max_failures_per_client
+        self.max_failures_per_account = max_failures_per_account
+        self.max_failures_per_origin = max_failures_per_origin
 
     @classmethod
     def for_project(cls, project) -> Accounts:
@@ -176,7 +237,7 @@ class Accounts:
             row = conn.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
         finally:
             conn.close()
-        return _user(row) if row else None
+        return user_from_row(row) if row else None
 
     def list(self) -> list[User]:
         conn = self.db.connect()
@@ -184,7 +245,7 @@ class Accounts:
             rows = conn.execute("SELECT * FROM users ORDER BY role, username").fetchall()
         finally:
             conn.close()
-        return [_user(r) for r in rows]
+        return [user_from_row(r) for r in rows]
 
     # ------------------------------------------------------------------ writing
 
@@ -206,61 +267,82 @@ class Accounts:
         return user
 
     def set_password(self, username: str, password: str) -> None:
+        """Change the password; every session of the account ends (the app opens a new one for
+        the person who changed it) and its failed sign-ins are forgotten."""
         check_password(password)
-        encoded = hash_password(password)
-        with self.db.transaction() as conn:
-            done = conn.execute(
-                "UPDATE users SET password_hash = ?, stamp = ? WHERE username = ?",
-                (encoded, secrets.token_hex(8), username),
-            )
-            if done.rowcount == 0:
-                raise AccountError(f"compte inconnu : {username}")
-            conn.execute("DELETE FROM login_failures WHERE key = ?", (f"user:{username}",))
+        self._change(username, "password_hash = ?", hash_password(password), forget_failures=True)
 
     def set_disabled(self, username: str, disabled: bool = True) -> None:
+        """Disable (or enable again) the account; every session of the account ends."""
+        self._change(username, "disabled = ?", int(disabled))
+
+    def set_role(self, username: str, role: str) -> None:
+        """Change the account's role; every session of the account ends (it must sign in again)."""
+        check_role(role)
+        self._change(username, "role = ?", role)
+
+    def _change(self, username: str, assignment: str, value, *, forget_failures: bool = False) -> None:
+        """One column of the account changed, a new stamp, and its sessions ended: one transaction."""
         with self.db.transaction() as conn:
-            done = conn.execute(
-                "UPDATE users SET disabled = ?, stamp = ? WHERE username = ?",
-                (int(disabled), secrets.token_hex(8), username),
-            )
+            done = conn.execute(f"UPDATE users SET {assignment}, stamp = ? WHERE username = ?",
+                                (value, secrets.token_hex(8), username))
             if done.rowcount == 0:
                 raise AccountError(f"compte inconnu : {username}")
+            conn.execute(END_SESSIONS_SQL, (username,))
+            if forget_failures:
+                conn.execute("DELETE FROM signin_failures WHERE username = ?", (username,))
 
     # ------------------------------------------------------------------ sign-in
 
-    def authenticate(self, username: str, password: str, *, client: str = "") -> User:
+    def authenticate(self, username: str, password: str, *, origin: str = "") -> User:
         """The user if the password matches; raise :class:`LoginRefused` otherwise.
 
         The same message is given for an unknown user, a wrong password and a
         disabled account, so sign-in does not reveal which accounts exist.
+        ``origin`` is the client's address (see :func:`origin_key`).
         """
+        origin = origin_key(origin)
         now = time.time()
-        limits = {f"user:{username}": self.max_failures_per_user}
-        if client:
-            limits[f"client:{client}"] = self.max_failures_per_client
-        # Count and record the attempt as a failure in one write transaction
-        # (pessimistic), so parallel attempts cannot slip past the limit; a
-        # success then removes the records.
-        with self.db.transaction() as conn:
-            conn.execute("DELETE FROM login_failures WHERE at < ?", (now - WINDOW_SECONDS,))
-            for key, limit in limits.items():
-                rows = conn.execute(
-                    "SELECT at FROM login_failures WHERE key = ? ORDER BY at DESC LIMIT ?", (key, limit)
-                ).fetchall()
-                if len(rows) >= limit:
-                    retry = int(rows[-1]["at"] + WINDOW_SECONDS - now) + 1
-                    minutes = max(1, (retry + 59) // 60)
-                    raise LoginRefused(
-                        f"Trop de tentatives de connexion échouées. Réessayez dans {minutes} minute(s).",
-                        retry_after=retry,
-                    )
-            ids = [conn.execute("INSERT INTO login_failures (key, at) VALUES (?, ?)", (key, now)).lastrowid
-                   for key in limits]
+        conn = self.db.connect()
+        try:  # a throttled origin is refused before the (costly) hash
+            self._refuse_if_throttled(conn, username, origin, now)
             row = conn.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
+        finally:
+            conn.close()
         ok = verify_password(password, row["password_hash"] if row else _dummy_hash())
-        if ok and row and not row["disabled"]:
-            with self.db.transaction() as conn:
-                conn.execute("DELETE FROM login_failures WHERE key = ?", (f"user:{username}",))
-                conn.executemany("DELETE FROM login_failures WHERE id = ?", [(i,) for i in ids])
-            return _user(row)
+        # The verdict, serialized with every other attempt: parallel guesses beyond the limit are
+        # refused whatever their password, so they learn nothing; a correct one counts no failure.
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM signin_failures WHERE at < ?", (now - WINDOW_SECONDS,))
+            self._refuse_if_throttled(conn, username, origin, now)
+            current = conn.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
+            ok = (ok and row is not None and current is not None and not current["disabled"]
+                  and current["password_hash"] == row["password_hash"])  # not changed meanwhile
+            if ok:
+                conn.execute("DELETE FROM signin_failures WHERE username = ? AND origin = ?", (username, origin))
+            else:
+                conn.execute("INSERT INTO signin_failures (username, origin, at) VALUES (?, ?, ?)",
+                             (username, origin, now))
+        if ok:
+            return user_from_row(current)
         raise LoginRefused("Identifiant ou mot de passe incorrect, ou compte désactivé.")
+
+    def _refuse_if_throttled(self, conn, username: str, origin: str, now: float) -> None:
+        """Raise :class:`LoginRefused` (with ``retry_after``) when this origin reached a limit."""
+        since = now - WINDOW_SECONDS
+        checks = (
+            ("username = ? AND origin = ?", (username, origin), self.max_failures_per_account),
+            ("origin = ?", (origin,), self.max_failures_per_origin),
+        )
+        for where, args, limit in checks:
+            rows = conn.execute(
+                f"SELECT at FROM signin_failures WHERE {where} AND at >= ? ORDER BY at DESC LIMIT ?",
+                (*args, since, limit),
+            ).fetchall()
+            if len(rows) >= limit:
+                retry = int(rows[-1]["at"] + WINDOW_SECONDS - now) + 1
+                minutes = max(1, (retry + 59) // 60)
+                raise LoginRefused(
+                    f"Trop de tentatives de connexion échouées. Réessayez dans {minutes} minute(s).",
+                    retry_after=retry,
+                )

@@ -32,19 +32,39 @@ Migrations
     starting together never apply a step twice, and a failed step leaves the
     database as it was.  Components are independent: a new module adds its
     tables without touching anyone else's numbering.
+
+Full disk
+    A write refused by the disk (full, read-only, failing) or a lock held
+    too long is not a bug: :func:`unavailable_message` turns it into the
+    French message the app answers with (HTTP 503), from the store's own
+    mapping of disk errors (:func:`livret.store.writer.storage_cause`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from ..store.writer import storage_cause
+
 DB_NAME = "livret.sqlite3"
 BUSY_TIMEOUT_MS = 10_000
+#: How the messages name the folder of the database.
+PLACE = "le dossier instance/"
+#: SQLite primary result codes that say the disk refused a write, as the errno they amount to.
+_SQLITE_ERRNO = {
+    sqlite3.SQLITE_FULL: errno.ENOSPC,
+    sqlite3.SQLITE_READONLY: errno.EROFS,
+    sqlite3.SQLITE_PERM: errno.EPERM,
+    sqlite3.SQLITE_IOERR: errno.EIO,
+    sqlite3.SQLITE_CANTOPEN: errno.EACCES,
+}
+_SQLITE_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 _registry: dict[str, tuple[str, ...]] = {}
 _registry_lock = threading.Lock()
@@ -54,6 +74,28 @@ _migrated: set[tuple[str, str, int]] = set()
 
 class InstanceDBError(RuntimeError):
     """The instance database cannot be opened or migrated."""
+
+
+def unavailable_message(exc: BaseException) -> str | None:
+    """The French message for an error that says the database cannot be used *now* — a full,
+    read-only or failing disk, a lock held too long — else None (a bug stays a bug).
+
+    Takes an :class:`sqlite3.Error`, an :class:`OSError`, or an :class:`InstanceDBError`
+    raised from one of them.
+    """
+    if isinstance(exc, InstanceDBError):
+        exc = exc.__cause__ or exc.__context__
+    if isinstance(exc, sqlite3.Error):
+        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF  # extended codes keep the primary one
+        if code in _SQLITE_BUSY:
+            return "base de données occupée : rien n'a été enregistré, réessayez dans un instant"
+        if code not in _SQLITE_ERRNO:
+            return None
+        exc = OSError(_SQLITE_ERRNO[code], os.strerror(_SQLITE_ERRNO[code]))
+    cause = storage_cause(exc, PLACE) if isinstance(exc, OSError) else None
+    if cause is None:
+        return None
+    return f"{cause} : rien n'a été enregistré ; réessayez plus tard ou prévenez l'administrateur"
 
 
 def register(component: str, steps: Sequence[str]) -> None:
@@ -122,7 +164,7 @@ class InstanceDB:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                    check_same_thread=check_same_thread)
         except (OSError, sqlite3.Error) as exc:
-            raise InstanceDBError(f"base de données {self.path} inaccessible : {exc}") from None
+            raise InstanceDBError(f"base de données {self.path} inaccessible : {exc}") from exc
         try:
             os.chmod(self.path, 0o600)
         except OSError:
@@ -148,7 +190,7 @@ class InstanceDB:
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
             conn.execute("COMMIT")
         finally:
@@ -185,7 +227,14 @@ class InstanceDB:
                     )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
         for name, steps in wanted.items():
             _migrated.add((key, name, len(steps)))
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back what is left: SQLite already rolled back after some errors (a full disk), and
+    a second ROLLBACK would hide the error that matters under "no transaction is active"."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")

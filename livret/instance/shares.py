@@ -65,6 +65,8 @@ TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 MAX_LABEL = 200
 MAX_PAGE = 500
 DEFAULT_LABEL = "Lien de partage"
+#: SQLite stores 64-bit signed integers: a larger id (from a URL) names no link.
+MAX_ID = 2**63 - 1
 STATE_LABELS = {"active": "actif", "expired": "expiré", "revoked": "révoqué"}
 
 
@@ -219,6 +221,8 @@ class ShareLinks:
     def revoke(self, link_id: int, *, by: str, now: dt.datetime | None = None) -> ShareLink:
         """Revoke a link (idempotent: a revoked link keeps its first revocation)."""
         now = (now or _utcnow()).astimezone(dt.timezone.utc)
+        if not 0 < link_id <= MAX_ID:
+            raise ShareError("lien", f"inconnu : n° {link_id}")
         with self.db.transaction() as conn:
             done = conn.execute(
                 "UPDATE share_links SET revoked = ?, revoked_by = ? WHERE id = ? AND revoked IS NULL",
@@ -248,6 +252,8 @@ class ShareLinks:
             conn.close()
 
     def get(self, link_id: int) -> ShareLink | None:
+        if not 0 < link_id <= MAX_ID:
+            return None
         rows = self._query(_LIST + " WHERE l.id = ? GROUP BY l.id", (link_id,))
         return _link(rows[0]) if rows else None
 

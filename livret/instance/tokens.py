@@ -5,7 +5,9 @@ Only its SHA-256 is stored (a token is random and long: a slow hash adds
 nothing, and the lookup must be fast on every API call), with a short prefix
 so a person can tell their tokens apart in a list.  Checking a token compares
 hashes in constant time; a revoked token, or one whose user is disabled or
-gone, authenticates nobody.  ``last_used`` is kept to spot forgotten tokens.
+gone, authenticates nobody.  ``last_used`` is kept to spot forgotten tokens;
+recording it is best effort: when the database cannot take the write (a
+full disk), the call is still answered and the problem logged once.
 
 Tokens live in the instance database (:mod:`livret.instance.db`), never in
 the store or a log line.
@@ -16,7 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import secrets
+import sqlite3
 from dataclasses import dataclass
 
 from . import db as instance_db
@@ -41,6 +45,12 @@ PREFIX = "livret_"
 PREFIX_SHOWN = 8  # characters after "livret_" kept in clear to recognise a token
 MAX_LABEL = 100
 LAST_USED_STEP = dt.timedelta(minutes=1)
+#: SQLite stores 64-bit signed integers: a larger id names no token.
+MAX_ID = 2**63 - 1
+
+log = logging.getLogger("livret.tokens")
+#: Databases whose last-use record failed, logged once until a record succeeds again.
+_last_use_failing: set[str] = set()
 
 
 class TokenError(ValueError):
@@ -119,6 +129,8 @@ class Tokens:
 
     def revoke(self, token_id: int, *, username: str | None = None) -> TokenInfo:
         """Revoke a token (only one of ``username``'s when given); raise TokenError if unknown."""
+        if not 0 < token_id <= MAX_ID:
+            raise TokenError(f"jeton inconnu : {token_id}")
         with self.db.transaction() as conn:
             row = conn.execute("SELECT * FROM api_tokens WHERE id = ?", (token_id,)).fetchone()
             if row is None or (username is not None and row["username"] != username):
@@ -143,8 +155,21 @@ class Tokens:
             if last is None or now - last >= LAST_USED_STEP:
                 # One write a minute per token at most: a busy client does not
                 # turn every read into a database write.
-                conn.execute("UPDATE api_tokens SET last_used = ? WHERE id = ? AND revoked IS NULL",
-                             (now.isoformat(), row["id"]))
+                self._record_use(conn, row["id"], now)
         finally:
             conn.close()
         return _info(row)
+
+    def _record_use(self, conn: sqlite3.Connection, token_id: int, now: dt.datetime) -> None:
+        """Best effort: a last use that cannot be written (full disk, lock held) never fails the call."""
+        key = str(self.db.path)
+        try:
+            conn.execute("UPDATE api_tokens SET last_used = ? WHERE id = ? AND revoked IS NULL",
+                         (now.isoformat(), token_id))
+        except sqlite3.Error as exc:
+            if key not in _last_use_failing:
+                _last_use_failing.add(key)
+                log.warning("dernière utilisation d'un jeton non enregistrée (%s) ; les appels continuent",
+                            instance_db.unavailable_message(exc) or type(exc).__name__)
+            return
+        _last_use_failing.discard(key)

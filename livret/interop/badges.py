@@ -12,9 +12,13 @@ entries never appear.
 
 Identifiers are ``urn:uuid:`` values derived (UUID v5) from the organisation,
 framework, competency, learner and assessment, so running the export twice
-gives the same documents.  ``base_url``, when given, is the organisation's
-public address: it becomes the issuer's ``id``/``url`` and the alignment's
-``targetUrl``; without it ``targetUrl`` is a ``urn:`` too.
+gives the same documents.  ``base_url``, when given, is the address where
+``livret serve`` answers: it becomes the issuer's ``id``/``url``, and the
+achievement is aligned to the competency's page of the learner's portfolio
+(``<base_url>/portfolio/<learner>/competences/<page>/``, a page livret
+serves, behind sign-in).  Open Badges 3.0 requires an alignment's
+``targetUrl`` to be a URL: without ``base_url`` there is none to give, so
+the achievement has no alignment (its ``humanCode`` still carries the code).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import re
 import uuid
 from typing import Any
 
+from ..publish.site.context import COMPETENCY_DIR, competency_slugs
+from ..publish.site.text import page_url
 from ..store import LearnerRecord
 from ..store.schema import TYPE_LABELS, Framework, Organisation
 from ..views.progress import competency_views, for_audience, fr_date
@@ -34,6 +40,14 @@ CONTEXT = [
 ]
 SCHEMA_URL = "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json"
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "livret:open-badges")
+#: Where ``livret serve`` publishes a learner's portfolio (forms_app/portfolio.py).
+PORTFOLIO_PREFIX = "portfolio"
+
+
+def competency_page_url(base_url: str, learner_id: str, framework: Framework, code: str) -> str:
+    """The address of the competency's page in the learner's served portfolio."""
+    page = page_url(f"{COMPETENCY_DIR}/{competency_slugs(framework)[code]}.md", directory_urls=True)
+    return f"{base_url.rstrip('/')}/{PORTFOLIO_PREFIX}/{learner_id}/{page}"
 
 
 def _urn(*parts: str) -> str:
@@ -100,7 +114,9 @@ def credentials(record: LearnerRecord, organisation: Organisation, *,
             "credentialSubject": {
                 "type": ["AchievementSubject"],
                 "identifier": _identifiers(record, credential_id.rsplit(":", 1)[-1][:16]),
-                "achievement": _achievement(framework, view.code, view.title, view.description, base_url),
+                "achievement": _achievement(framework, view.code, view.title, view.description,
+                                            competency_page_url(base_url, record.id, framework, view.code)
+                                            if base_url else None),
                 "narrative": f"Évaluée au niveau « {level_label} » le {fr_date(view.assessed.date)} "
                              f"par {view.assessed.author}, dans le cadre de la formation "
                              f"« {profile.programme} ».",
@@ -119,20 +135,10 @@ def credentials(record: LearnerRecord, organisation: Organisation, *,
 
 
 def _achievement(framework: Framework, code: str, title: str, description: str | None,
-                 base_url: str | None) -> dict[str, Any]:
+                 page: str | None) -> dict[str, Any]:
+    """The Achievement; aligned to the competency's ``page`` when there is one (``targetUrl`` is required)."""
     acquired = framework.scale.label(framework.scale.acquired)
-    alignment: dict[str, Any] = {
-        "type": ["Alignment"],
-        "targetName": title,
-        "targetCode": code,
-        "targetFramework": framework.title,
-        "targetType": "ceasn:Competency",
-        "targetUrl": f"{base_url}/referentiels/{framework.id}#{code}" if base_url
-        else _urn("competency", framework.id, code),
-    }
-    if description:
-        alignment["targetDescription"] = description
-    return {
+    achievement: dict[str, Any] = {
         "id": _urn("achievement", framework.id, code),
         "type": ["Achievement"],
         "achievementType": "Competency",
@@ -142,5 +148,17 @@ def _achievement(framework: Framework, code: str, title: str, description: str |
         "criteria": {"narrative": f"Niveau « {acquired} » ou supérieur sur l'échelle du référentiel "
                                   f"« {framework.title} », constaté lors d'une évaluation par le tuteur "
                                   "ou la tutrice de l'organisme."},
-        "alignment": [alignment],
     }
+    if page is not None:
+        alignment: dict[str, Any] = {
+            "type": ["Alignment"],
+            "targetName": title,
+            "targetCode": code,
+            "targetFramework": framework.title,
+            "targetType": "ceasn:Competency",
+            "targetUrl": page,
+        }
+        if description:
+            alignment["targetDescription"] = description
+        achievement["alignment"] = [alignment]
+    return achievement

@@ -18,10 +18,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..store import FRAMEWORKS_DIR, Store, StoreError, atomic
+from ..store import FRAMEWORKS_DIR, Store
 from ..store.errors import from_validation_error
 from ..store.schema import CODE_RE, FRAMEWORK_ID_RE, Framework
-from ..store.yamlio import dump_yaml
 
 #: Longest title livret accepts (schema ShortText) and longest description.
 MAX_TITLE = 200
@@ -57,6 +56,40 @@ def decode_utf8(data: bytes | str, name: str, hint: str = "") -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ImportFailed([f"{name}:{line}: le fichier n'est pas encodé en UTF-8{hint}"]) from None
+
+
+#: Byte-order marks of the Unicode encodings a spreadsheet saves ("Texte Unicode" is UTF-16).
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def decode_spreadsheet_text(data: bytes | str, name: str, warnings: list[str], hint: str = "") -> str:
+    """Text of a CSV file: UTF-8 (a BOM dropped), UTF-16 with its BOM, else Windows-1252.
+
+    French Excel saves "CSV (séparateur : point-virgule)" in Windows-1252: such a
+    file is read, with a warning (a UTF-8 file never decodes as anything else,
+    so the guess is safe).  Bytes Windows-1252 does not define are an
+    ImportFailed naming the line.
+    """
+    if isinstance(data, str):
+        return data.lstrip("\ufeff")
+    if data.startswith(_UTF16_BOMS):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ImportFailed([f"{name}:1: UTF-16 illisible{hint}"]) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ImportFailed([f"{name}:{line}: le fichier n'est ni en UTF-8 ni en Windows-1252{hint}"]) from None
+    line = data[:first_bad].count(b"\n") + 1
+    warnings.append(f"{name}:{line}: le fichier n'est pas en UTF-8 : lu comme Windows-1252 (l'encodage "
+                    "d'Excel en français) ; vérifiez les accents")
+    return text
 
 
 def slugify(text: str, *, max_length: int = 64) -> str:
@@ -101,6 +134,35 @@ class CodeBook:
             return None
         self.by_code[code] = (original, place)
         if code != original:
+            self.renamed[original] = code
+        return code
+
+
+    def add_distinct(self, original: str, fallback: str, prefix: str, place: str,
+                     warnings: list[str]) -> str:
+        """Like :meth:`add`, for a tool that accepts any identifier (Mahara): never refuses.
+
+        An identifier that gives no code gets ``fallback`` (made a valid code); one
+        whose code is taken gets ``<code>-2``, ``-3``...  Each case is a warning.
+        """
+        code = sanitize_code(original)
+        said = not code
+        if not code:
+            code = sanitize_code(fallback) or "X"
+            warnings.append(f"{prefix} identifiant « {original} » inutilisable comme code "
+                            f"(lettres, chiffres et . _ : / - seulement) : code {code}")
+        if code in self.by_code:
+            first, first_place = self.by_code[code]
+            base, n = code, 2
+            while code in self.by_code:
+                suffix = f"-{n}"
+                code, n = base[: 64 - len(suffix)] + suffix, n + 1
+            same = "en double" if first == original else f"qui donne le même code que « {first} »"
+            warnings.append(f"{prefix} identifiant « {original} » {same} (déjà utilisé {first_place}) : "
+                            f"code {code} pour celui-ci")
+            said = True
+        self.by_code[code] = (original, place)
+        if code != original and not said:
             self.renamed[original] = code
         return code
 
@@ -160,27 +222,10 @@ def framework_path(store: Store, fid: str) -> Path:
 
 def write_framework(store: Store, framework: Framework, *, author: str, force: bool = False,
                     message: str | None = None) -> Path:
-    """Write ``_frameworks/<id>.yml`` atomically and commit it when the store has git.
+    """Write ``_frameworks/<id>.yml`` through the store (atomic, one commit, witnessed).
 
     Refuses to replace an existing framework unless ``force``; raises
     :class:`StoreError` with a French message.
     """
-    path = framework_path(store, framework.id)
-    text = dump_yaml(framework_data(framework)).encode("utf-8")
-    rel = path.relative_to(store.root).as_posix()
-    with store.history.lock():
-        try:
-            if force and path.is_file() and path.read_bytes() == text:
-                return path  # same framework: nothing to write, nothing to commit
-            if force:
-                atomic.replace(path, text)
-            else:
-                atomic.create_new(path, text)
-        except FileExistsError:
-            raise StoreError(f"le référentiel {framework.id} existe déjà ({rel}) : "
-                             "choisissez un autre --id ou ajoutez --force pour le remplacer") from None
-        except OSError as exc:
-            raise StoreError(f"écriture impossible de {rel} : {exc.strerror}") from None
-        store.history.commit([rel], author=author,
-                             message=message or f"Référentiel {framework.id} importé ({author})")
-    return path
+    return store.write_framework(framework.id, framework_data(framework), author=author, force=force,
+                                 message=message or f"Référentiel {framework.id} importé ({author})")

@@ -18,8 +18,17 @@ ID number".  livret maps it as follows:
 What livret cannot hold (per-competency scales, completion rules, cross
 references, taxonomies) is reported as a warning, never silently lost.
 
-The export writes the same columns, descriptions as Markdown (format 4), so
-importing an export gives back the same framework.
+Reading follows Moodle's own importer: the columns are known by their titles
+in English or French (Moodle's exporter translates them), and a file whose
+titles are not recognised is read by position, as Moodle does, with a
+warning.  The delimiter is ``,``, ``;``, tab or ``:``; the text UTF-8 (or
+UTF-16 with its mark), else Windows-1252 with a warning (French Excel).
+Descriptions in format 2 (plain text) are escaped, format 4 (Markdown) kept.
+
+The export writes the same columns, descriptions as Markdown (format 4),
+every cell safe for a spreadsheet (:mod:`livret.views.spreadsheet`), so
+importing an export gives back the same framework; what Moodle has no field
+for (the framework's ``version``, a non-Moodle ``source``) is a warning.
 """
 
 from __future__ import annotations
@@ -28,44 +37,64 @@ import csv
 import io
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from ..store.schema import Framework
+from ..views.spreadsheet import csv_text, restore_cell
 from .frameworks import (
     CodeBook,
     ExportFailed,
     ImportFailed,
     ImportResult,
     build_framework,
-    decode_utf8,
+    decode_spreadsheet_text,
     fit_description,
     fit_title,
     framework_id,
 )
 from .htmltext import description_text
 
-#: Column titles, in Moodle's order (lang strings of tool_lpimportcsv).
+#: Column titles, in Moodle's order (lang strings of tool_lpimportcsv, English).
 HEADERS = (
     "Parent ID number", "ID number", "Short name", "Description", "Description format",
     "Scale values", "Scale configuration", "Rule type (optional)", "Rule outcome (optional)",
     "Rule config (optional)", "Cross-referenced competency ID numbers", "Exported ID (optional)",
     "Is framework", "Taxonomy",
 )
+#: The same titles in French (Moodle's language pack): Moodle's exporter translates them.
+HEADERS_FR = (
+    "ID de la compétence parente", "ID", "Nom abrégé", "Description", "Format de description",
+    "Valeurs du barème", "Configuration du barème", "Type de règle de compétence (optionnelle)",
+    "Règle d’objectif (optionnelle)", "Règle de paramétrage (optionnelle)",
+    "IDs des compétences croisées associées", "ID d’exportation (optionnel)", "Est un référentiel",
+    "Taxonomie",
+)
 _KEYS = ("parent", "idnumber", "shortname", "description", "format", "scalevalues", "scaleconfig",
          "ruletype", "ruleoutcome", "ruleconfig", "related", "exportid", "isframework", "taxonomy")
 
 
 def _norm(header: str) -> str:
-    return re.sub(r"[^a-z]", "", header.lower().replace("optional", ""))
+    """``"Règle d’objectif (optionnelle)"`` -> ``"regledobjectif"``: letters only, no accent, no aside."""
+    ascii_text = unicodedata.normalize("NFKD", header).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z]", "", re.sub(r"\(.*?\)", "", ascii_text))
 
 
-#: Normalised header -> key; older Moodle versions spell some titles differently.
-_COLUMN_KEYS = {_norm(h): k for h, k in zip(HEADERS, _KEYS)}
+#: Normalised title -> key, in English and French; older Moodle versions spell some
+#: titles differently ("Parent id number", "Shortname", "Exported id").
+_COLUMN_KEYS = {_norm(h): k for titles in (HEADERS, HEADERS_FR) for h, k in zip(titles, _KEYS)}
 _COLUMN_KEYS.update({"exportedid": "exportid", "crossreferencedcompetencyidnumbers": "related"})
 REQUIRED = ("parent", "idnumber", "shortname", "isframework")
+#: Moodle reads the columns by position: a file with at least this many is read that way
+#: when its titles are not recognised ("Is framework" is the 13th column).
+POSITIONAL_MIN_COLUMNS = _KEYS.index("isframework") + 1
+#: Delimiters Moodle's CSV reader offers (csv_import_reader::get_delimiter_list).
+DELIMITERS = (",", ";", "\t", ":")
 
 FORMAT_MOODLE, FORMAT_HTML, FORMAT_PLAIN, FORMAT_MARKDOWN = 0, 1, 2, 4
+#: Moodle's description formats as livret reads them (FORMAT_MOODLE is Moodle's auto-formatted HTML).
+_FORMAT_KINDS = {FORMAT_MOODLE: "html", FORMAT_HTML: "html", FORMAT_PLAIN: "plain", FORMAT_MARKDOWN: "markdown"}
 SOURCE_PREFIX = "Moodle (tool_lpimportcsv), ID number"
 _SOURCE_RE = re.compile(re.escape(SOURCE_PREFIX) + r" « (.+) »$")
 MOODLE_SHORTNAME_MAX = 100
@@ -89,15 +118,77 @@ def _truthy(value: str) -> bool:
 # --------------------------------------------------------------------------
 
 
-def _header_keys(header: list[str]) -> dict[int, str]:
-    return {i: _COLUMN_KEYS[_norm(h)] for i, h in enumerate(header) if _norm(h) in _COLUMN_KEYS}
+def _recognised(header: list[str]) -> dict[int, str]:
+    """Column index -> key for the titles livret knows (the first column of each key)."""
+    keys: dict[int, str] = {}
+    for i, title in enumerate(header):
+        key = _COLUMN_KEYS.get(_norm(title))
+        if key is not None and key not in keys.values():
+            keys[i] = key
+    return keys
 
 
-def _rows(text: str, name: str) -> list[_Row]:
-    """Records with their first line number; the delimiter is the one the header uses."""
-    first = text.split("\n", 1)[0]
-    delimiter = max((",", ";", "\t"), key=lambda d: len(_header_keys(first.split(d))))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+def _first_record(text: str, delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+    except csv.Error:
+        return []
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter whose header has the most known titles, then the most columns."""
+    def score(d: str) -> tuple[int, int]:
+        header = _first_record(text, d)
+        return len(_recognised(header)), len(header)
+    return max(DELIMITERS, key=score)
+
+
+def _column_keys(header: list[str], name: str, warnings: list[str]) -> dict[int, str]:
+    """Column index -> key: by title (English or French), else by Moodle's position.
+
+    Moodle itself reads the 14 columns by position, whatever their titles (its
+    exporter writes them in the user's language).  A header whose titles do
+    not name the required columns is read that way, with a warning, if it has
+    Moodle's columns; a title livret knows at another key's place is an error
+    (the file is neither Moodle's layout nor titled).
+    """
+    keys = _recognised(header)
+    if all(k in keys.values() for k in REQUIRED):
+        for i, title in enumerate(header):
+            if i not in keys and title.strip():
+                why = "en double" if _norm(title) in _COLUMN_KEYS else "inconnue"
+                warnings.append(f"{name}:1: colonne « {title.strip()} » {why} : ignorée")
+        return keys
+    if len(header) < POSITIONAL_MIN_COLUMNS:
+        missing = [HEADERS[_KEYS.index(k)] for k in REQUIRED if k not in keys.values()]
+        raise ImportFailed([
+            f"{name}:1: colonne(s) manquante(s) : " + ", ".join(f"« {m} »" for m in missing)
+            + f" (en-tête attendu : celui de l'export Moodle des référentiels de compétences, {len(HEADERS)} "
+            f"colonnes ; lu : {len(header)} colonne(s))"
+        ])
+    misplaced = [f"colonne {i + 1} « {header[i].strip()} » : Moodle y attend "
+                 + (f"« {HEADERS[i]} »" if i < len(HEADERS) else "rien")
+                 for i, key in keys.items() if i >= len(_KEYS) or _KEYS[i] != key]
+    if misplaced:
+        raise ImportFailed([f"{name}:1: en-tête ni reconnu ni dans l'ordre de Moodle : {m}" for m in misplaced])
+    unknown = [t.strip() for i, t in enumerate(header[: len(_KEYS)]) if i not in keys and t.strip()]
+    warnings.append(
+        f"{name}:1: en-tête non reconnu (" + ", ".join(f"« {t} »" for t in unknown[:4])
+        + (", …" if len(unknown) > 4 else "") + ") : colonnes lues dans l'ordre de Moodle ("
+        + ", ".join(HEADERS) + ")"
+    )
+    if len(header) > len(_KEYS):
+        warnings.append(f"{name}:1: colonnes au-delà de la {len(_KEYS)}e ignorées")
+    return dict(enumerate(_KEYS[: len(header)]))
+
+
+def _rows(text: str, name: str, warnings: list[str]) -> list[_Row]:
+    """Records with their first line number; the delimiter is the one the header uses.
+
+    Cells a spreadsheet-safe export prefixed with an apostrophe (livret's own
+    export: :mod:`livret.views.spreadsheet`) are read back as they were.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
     rows: list[_Row] = []
     keys: dict[int, str] | None = None
     start = 1
@@ -105,18 +196,11 @@ def _rows(text: str, name: str) -> list[_Row]:
         for record in reader:
             line, start = start, reader.line_num + 1
             if keys is None:
-                keys = _header_keys(record)
-                missing = [HEADERS[_KEYS.index(k)] for k in REQUIRED if k not in keys.values()]
-                if missing:
-                    raise ImportFailed([
-                        f"{name}:{line}: colonne(s) manquante(s) : "
-                        + ", ".join(f"« {m} »" for m in missing)
-                        + " (en-tête attendu : celui de l'export Moodle des référentiels de compétences)"
-                    ])
+                keys = _column_keys(record, name, warnings)
                 continue
             if not any(cell.strip() for cell in record):
                 continue
-            rows.append(_Row(line, {k: record[i] for i, k in keys.items() if i < len(record)}))
+            rows.append(_Row(line, {k: restore_cell(record[i]) for i, k in keys.items() if i < len(record)}))
     except csv.Error as exc:
         raise ImportFailed([f"{name}:{reader.line_num}: CSV illisible : {exc}"]) from None
     if keys is None:
@@ -180,9 +264,10 @@ def read_moodle_csv(data: bytes | str, *, name: str = "référentiel.csv",
 
     Raises :class:`ImportFailed` listing every problem found (``file:line: message``).
     """
-    rows = _rows(decode_utf8(data, name, " (ré-exportez-le depuis Moodle en UTF-8)"), name)
-    problems: list[str] = []
     warnings: list[str] = []
+    rows = _rows(decode_spreadsheet_text(data, name, warnings, " (ré-exportez-le depuis Moodle en UTF-8)"),
+                 name, warnings)
+    problems: list[str] = []
     frameworks = [r for r in rows if _truthy(r["isframework"])]
     if not frameworks:
         raise ImportFailed([f"{name}: aucune ligne de référentiel (colonne « Is framework » à 1)"])
@@ -249,11 +334,8 @@ def read_moodle_csv(data: bytes | str, *, name: str = "référentiel.csv",
         raise ImportFailed(problems)
 
     def text(row: _Row, where: str) -> str | None:
-        fmt = row["format"]
-        html = None
-        if fmt.isdigit():
-            html = int(fmt) in (FORMAT_MOODLE, FORMAT_HTML)
-        return fit_description(description_text(row["description"], html=html), where, warnings)
+        kind = _FORMAT_KINDS.get(int(row["format"])) if row["format"].isdigit() else None
+        return fit_description(description_text(row["description"], kind=kind), where, warnings)
 
     blocks = []
     for root, descendants in blocks_order:
@@ -313,6 +395,10 @@ def write_moodle_csv(framework: Framework) -> tuple[str, list[str]]:
         for i in range(acquired, len(scale.values) + 1)
     ]
     source = _SOURCE_RE.match(framework.source or "")
+    if framework.source and not source:
+        warnings.append(f"source « {framework.source} » non exportée : Moodle n'a pas de champ pour elle")
+    if framework.version:
+        warnings.append(f"version « {framework.version} » non exportée : Moodle n'a pas de champ pour elle")
     depth = 1 + max((_depth(framework, c.code) for _, c in framework.competencies()), default=1)
     rows: list[list[Any]] = [list(HEADERS), [
         "", source.group(1) if source else framework.id, framework.title, framework.description or "",
@@ -340,9 +426,7 @@ def write_moodle_csv(framework: Framework) -> tuple[str, list[str]]:
         add("", block.code, block.title, block.description)
         for comp in block.competencies:
             add(comp.parent or block.code, comp.code, comp.title, comp.description)
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
-    return out.getvalue(), warnings
+    return csv_text(rows, delimiter=",", lineterminator="\n"), warnings
 
 
 def _depth(framework: Framework, code: str) -> int:

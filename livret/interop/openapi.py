@@ -20,10 +20,12 @@ import copy
 import datetime as dt
 import functools
 import re
+from re import _parser as re_parser  # the regex parser: a pattern's length bounds
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
+from pydantic_core import core_schema
 
 from ..store.errors import FieldError
 from ..store.schema import ENTRY_MODELS, MAX_BODY, SERVER_KEYS, AttachmentPath, LearnerProfile
@@ -102,7 +104,9 @@ def _entry_variants(components: dict[str, Any]) -> None:
     create_refs, entry_refs = {}, {}
     for entry_type, model in ENTRY_MODELS.items():
         name = model.__name__
-        create = components.pop(f"{name}-Input")
+        # pydantic names the two schemas X-Input / X-Output when they differ, X when they do not.
+        shared = components.pop(name, None)
+        create = components.pop(f"{name}-Input", None) or copy.deepcopy(shared)
         for key in SERVER_KEYS:
             create["properties"].pop(key)
             create["required"].remove(key)
@@ -112,7 +116,7 @@ def _entry_variants(components: dict[str, Any]) -> None:
         components[f"{name}Create"] = create
         create_refs[entry_type] = REF.format(model=f"{name}Create")
 
-        entry = components.pop(f"{name}-Output")
+        entry = components.pop(f"{name}-Output", None) or shared
         for key in SERVER_KEYS:
             entry["properties"][key]["readOnly"] = True
         entry["properties"]["body"] = {"type": "string", "title": "Texte (Markdown)"}
@@ -131,11 +135,51 @@ def _entry_variants(components: dict[str, Any]) -> None:
     }
 
 
+def _pattern_lengths(pattern: str) -> tuple[int, int | None] | None:
+    """Shortest and longest (None: unbounded) text an anchored pattern matches (``^A[A-Z]{0,63}$`` -> 1, 64)."""
+    if not (pattern.startswith("^") and pattern.endswith("$")):
+        return None
+    low, high = re_parser.parse(pattern).getwidth()
+    return low, (high if high < re_parser.MAXREPEAT else None)
+
+
+class _WireSchema(GenerateJsonSchema):
+    """JSON schemas of what travels on the wire, every constraint the server enforces included.
+
+    - A type such as ``Code`` (a text converted, then checked against a
+      pattern) is a *chain* of validators; pydantic describes a chain by its
+      first step in validation mode, which drops the pattern a later step
+      enforces.  On the wire the value must already be a text
+      (:func:`wire_errors` refuses a number), so the steps' constraints are
+      merged when they describe the same type (else the last step is used).
+    - A pattern's implied length is declared too (``minLength``/``maxLength``):
+      clients and test generators read lengths more readily than patterns.
+    """
+
+    def chain_schema(self, schema: core_schema.ChainSchema) -> JsonSchemaValue:
+        steps = [self.generate_inner(step) for step in schema["steps"]]
+        if len({step.get("type") for step in steps}) == 1:
+            merged: JsonSchemaValue = {}
+            for step in steps:
+                merged.update(step)
+            return merged
+        return steps[-1]
+
+    def str_schema(self, schema: core_schema.StringSchema) -> JsonSchemaValue:
+        out = super().str_schema(schema)
+        lengths = _pattern_lengths(out["pattern"]) if "pattern" in out else None
+        if lengths is not None:
+            out["minLength"] = max(out.get("minLength", 0), lengths[0])
+            if lengths[1] is not None:
+                out["maxLength"] = min(out.get("maxLength", lengths[1]), lengths[1])
+        return out
+
+
 @functools.lru_cache(maxsize=1)
 def _components() -> dict[str, Any]:
     pairs = [(m, mode) for m in ENTRY_MODELS.values() for mode in ("validation", "serialization")]
     pairs += [(m, "serialization") for m in ENVELOPES]
-    _, top = models_json_schema(pairs, ref_template=REF)
+    _, top = models_json_schema(pairs, ref_template=REF, schema_generator=_WireSchema)
     components = top["$defs"]
     _entry_variants(components)
     return components
@@ -220,7 +264,7 @@ def openapi_document() -> dict[str, Any]:
                                 "headers": {"Location": {"description": "Adresse des entrées de l'apprenant·e",
                                                          "schema": {"type": "string"}}},
                                 "content": _json("Entry")},
-                        "400": _problem("Corps absent ou JSON illisible"),
+                        "400": _problem("Corps absent, JSON illisible ou imbriqué sur plus de 32 niveaux"),
                         **_LEARNER_ERRORS,
                         "403": _problem("Apprenant·e hors du périmètre, ou type d'entrée non permis à ce rôle"),
                         "413": _problem("Requête trop volumineuse"),

@@ -8,30 +8,24 @@ numbers as the portfolio and the API).
 Format, chosen for French Excel: UTF-8 with a byte-order mark, ``;`` as the
 separator, CRLF line ends, dates as ``AAAA-MM-JJ``.  A cell that a
 spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``)
-is prefixed with an apostrophe.
+is prefixed with an apostrophe (:mod:`livret.views.spreadsheet`, like every
+CSV livret writes).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 
 from ..store import LearnerRecord
 from ..views.progress import LevelEvent, competency_views, for_audience
+from ..views.spreadsheet import EXCEL_DELIMITER, csv_text
 
 COLUMNS = (
     "apprenant", "nom", "formation", "référentiel", "bloc", "code", "compétence",
     "positionnement", "date positionnement", "auto-évaluation", "date auto-évaluation",
     "niveau évalué", "libellé niveau évalué", "date évaluation", "acquise", "preuves",
 )
-DELIMITER = ";"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+DELIMITER = EXCEL_DELIMITER
 
 
 def _level(event: LevelEvent | None) -> tuple[str, str]:
@@ -40,9 +34,12 @@ def _level(event: LevelEvent | None) -> tuple[str, str]:
     return event.level or "", event.date.date().isoformat()
 
 
-def progress_rows(records: Iterable[LearnerRecord]) -> list[list[str]]:
-    """Rows (without the header) for learners whose profile and framework are valid."""
-    rows = []
+def progress_rows(records: Iterable[LearnerRecord]) -> list[list[object]]:
+    """Rows (without the header) for learners whose profile and framework are valid.
+
+    Raw values: :func:`progress_csv` makes them safe for a spreadsheet.
+    """
+    rows: list[list[object]] = []
     for record in records:
         profile, framework = record.profile, record.framework
         if profile is None or framework is None:
@@ -52,19 +49,15 @@ def progress_rows(records: Iterable[LearnerRecord]) -> list[list[str]]:
             positioning, positioning_date = _level(view.positioning)
             self_level, self_date = _level(view.self_assessed)
             assessed, assessed_date = _level(view.assessed)
-            rows.append([_cell(v) for v in (
+            rows.append([
                 record.id, profile.name, profile.programme, framework.id, view.block_code, view.code,
                 view.title, positioning, positioning_date, self_level, self_date, assessed,
                 framework.scale.label(assessed) if assessed else "", assessed_date,
                 "oui" if view.acquired else "non", len(view.evidence),
-            )])
+            ])
     return rows
 
 
 def progress_csv(records: Iterable[LearnerRecord]) -> bytes:
     """The whole file, ready to write."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=DELIMITER, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    writer.writerows(progress_rows(records))
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return csv_text([COLUMNS, *progress_rows(records)], bom=True).encode("utf-8")

@@ -18,7 +18,13 @@ sites, so nothing about a staff entry (not even its file name in a problem)
 is ever served from a shared site.
 
 A site is built in a temporary folder next to its final place, then swapped
-in: a reader never sees a half-written site.
+in: a reader never sees a half-written site.  What a killed build leaves
+(``.tmp-<learner>-<pid>-<random>`` folders and manifests, ``.old-*`` sites,
+theme copies) is removed by the next build or app start
+(:func:`clean_leftovers`), except the scratch of a site another build is
+writing now (it holds the site's lock).  A disk that refuses a write (full,
+read-only) stops the build with :class:`BuildStorageError`, a French message
+and no traceback; the sites in place stay as they were.
 
 Parallel: learners are spread over a process pool; each worker keeps MkDocs,
 the theme's template environment and the parsed store warm across learners.
@@ -35,6 +41,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import sys
@@ -49,12 +56,24 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .. import __version__
-from ..store import FRAMEWORKS_DIR, ORGANISATION_FILE, PROFILE_FILE, Store, UnknownLearner, valid_learner_id
+from ..store import (
+    FRAMEWORKS_DIR,
+    ORGANISATION_FILE,
+    PROFILE_FILE,
+    Store,
+    UnknownLearner,
+    atomic,
+    nofollow,
+    valid_learner_id,
+)
 from ..store.errors import Problem
 from ..store.project import Project
+from ..store.reader import MAX_TEXT_BYTES
+from ..store.writer import storage_cause
 from ..store.yamlio import FrontMatterError, parse_front_matter
 
-__all__ = ["BuildReport", "BuildError", "site_dir", "build_all", "build_learner", "build_offline"]
+__all__ = ["BuildReport", "BuildError", "BuildStorageError", "site_dir", "build_all", "build_learner",
+           "build_offline", "clean_leftovers"]
 
 AUDIENCES = ("staff", "shared")
 MANIFESTS = ".manifests"
@@ -67,6 +86,20 @@ log = logging.getLogger("livret.build")
 
 class BuildError(RuntimeError):
     """The project cannot be built at all (no mkdocs.yml, no livret plugin...)."""
+
+
+class BuildStorageError(BuildError):
+    """The disk refused a write (full, read-only): the build stopped, the sites in place are unchanged."""
+
+    @classmethod
+    def of(cls, exc: OSError, out: Path) -> BuildStorageError | None:
+        """The error to report for ``exc``, or None when it is not a disk condition (a bug stays one)."""
+        cause = storage_cause(exc, "le dossier de sortie")
+        if cause is None:
+            return None
+        hint = "libérez de la place" if cause == "disque plein" else "corrigez-le"
+        return cls(f"{cause} ({out}) : construction interrompue, les sites déjà publiés restent en place ; "
+                   f"{hint}, puis relancez « livret build »")
 
 
 @dataclass
@@ -110,8 +143,12 @@ def site_dir(project: Project, audience: str, learner_id: str, out: Path | None 
 # --------------------------------------------------------------------------
 
 
-def _hash_tree(h, root: Path, label: str) -> None:
-    """Feed every file under ``root`` (names, and content or size+date) into ``h``."""
+def _hash_tree(h, root: Path, label: str, *, follow: bool = True) -> None:
+    """Feed every file under ``root`` (names, and content or size+date) into ``h``.
+
+    ``follow=False`` (the store's folders): a link or special file is hashed
+    as what it is, never read through (see :mod:`livret.store.nofollow`).
+    """
     h.update(f"\0tree {label}\0".encode())
     if not root.exists():
         return
@@ -121,18 +158,23 @@ def _hash_tree(h, root: Path, label: str) -> None:
             if name.startswith("."):
                 continue
             path = Path(dirpath) / name
-            _hash_file(h, path, path.relative_to(root).as_posix())
+            _hash_file(h, path, path.relative_to(root).as_posix(), follow=follow)
 
 
-def _hash_file(h, path: Path, label: str) -> None:
+def _hash_file(h, path: Path, label: str, *, follow: bool = True) -> None:
     h.update(f"\0file {label}\0".encode())
     try:
-        st = path.stat()
+        st = path.stat() if follow else path.lstat()
     except FileNotFoundError:
         h.update(b"-")
         return
-    if st.st_size <= _HASHED_IN_FULL:
-        h.update(path.read_bytes())
+    if not follow and nofollow.kind_of(st.st_mode) != nofollow.FILE:
+        h.update(f"{nofollow.kind_of(st.st_mode)}:{st.st_mtime_ns}".encode())
+    elif st.st_size <= _HASHED_IN_FULL:
+        try:
+            h.update(path.read_bytes() if follow else nofollow.read_bytes(path.parent, path.name))
+        except OSError:
+            h.update(b"?")  # (replaced meanwhile: the store's read reports it)
     else:
         h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
 
@@ -160,7 +202,7 @@ def _code_fingerprint() -> str:
 def _framework_of(store: Store, learner_id: str) -> str | None:
     """The framework id named in ``learner.md``, read without validating the profile."""
     try:
-        text = (store.learner_dir(learner_id) / PROFILE_FILE).read_text(encoding="utf-8")
+        text = nofollow.read_bytes(store.root, f"{learner_id}/{PROFILE_FILE}", limit=MAX_TEXT_BYTES).decode("utf-8")
         value = parse_front_matter(text).data.get("framework")
     except (OSError, UnicodeDecodeError, FrontMatterError, AttributeError):
         return None
@@ -179,7 +221,7 @@ class _Common:
         h = hashlib.sha256(f"code {_code_fingerprint()} today {today.isoformat()}".encode())
         _hash_file(h, project.mkdocs_yml, "mkdocs.yml")
         _hash_tree(h, project.site_src, "site_src")
-        _hash_file(h, project.portfolios / ORGANISATION_FILE, ORGANISATION_FILE)
+        _hash_file(h, project.portfolios / ORGANISATION_FILE, ORGANISATION_FILE, follow=False)
         return cls(h.hexdigest(), today)
 
 
@@ -187,12 +229,12 @@ def _inputs_hashes(project: Project, common: _Common, learner_id: str, audiences
     """The inputs hash of each of a learner's sites (its files are read once)."""
     store = project.store
     h = hashlib.sha256(f"{common.digest} {learner_id}".encode())
-    _hash_tree(h, store.learner_dir(learner_id), "learner")
+    _hash_tree(h, store.learner_dir(learner_id), "learner", follow=False)
     framework = _framework_of(store, learner_id)
     if framework:
-        _hash_file(h, store.root / FRAMEWORKS_DIR / f"{framework}.yml", "framework")
+        _hash_file(h, store.root / FRAMEWORKS_DIR / f"{framework}.yml", "framework", follow=False)
     else:
-        _hash_tree(h, store.root / FRAMEWORKS_DIR, "frameworks")
+        _hash_tree(h, store.root / FRAMEWORKS_DIR, "frameworks", follow=False)
     learner = h.hexdigest()
     return {aud: hashlib.sha256(f"{learner} {aud}".encode()).hexdigest() for aud in audiences}
 
@@ -214,7 +256,7 @@ def _write_manifest(out: Path, audience: str, learner_id: str, inputs: str, prob
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {"inputs": inputs, "problems": [[p.path, p.line, p.message] for p in problems],
             "pages": pages, "livret": __version__}
-    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}")
+    tmp = path.with_name(_scratch_name(".tmp-", learner_id) + ".json")
     tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, path)
 
@@ -267,16 +309,79 @@ class _WarningCollector(logging.Handler):
 
 
 @contextlib.contextmanager
-def _site_lock(out: Path, audience: str, learner_id: str) -> Iterator[None]:
-    """Two builds of the same site (the CLI and the app) never swap folders at the same time."""
+def _site_lock(out: Path, audience: str, learner_id: str, *, wait: bool = True) -> Iterator[bool]:
+    """Two builds of the same site (the CLI and the app) never swap folders at the same time.
+
+    Held for as long as the site's scratch (``.tmp-*``) exists.  With
+    ``wait=False`` it yields False at once when another build holds it.
+    """
     path = out / CACHE / "locks" / f"{audience}-{learner_id}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(fh, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+#: ``.tmp-<learner>-<pid>-<8 hex>`` (a site or manifest being written), ``.old-…`` (a site replaced).
+_SCRATCH = re.compile(r"^\.(?:tmp|old)-(?P<learner>.+)-\d+-[0-9a-f]{8}(?:\.json)?$")
+#: A leftover whose name does not say its site (older versions) is removed once this old.
+_UNNAMED_LEFTOVER_AGE = 3600.0
+
+
+def _scratch_name(prefix: str, learner_id: str) -> str:
+    return f"{prefix}{learner_id}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def clean_leftovers(out: Path) -> list[str]:
+    """Remove what killed or failed builds left in ``out``; returns the names removed.
+
+    A ``.tmp-*`` or ``.old-*`` site or manifest goes when its site's lock is
+    free: a build holds that lock for as long as its scratch exists, so the
+    scratch of a build running now, in this process or another, stays.
+    Theme copies go when their process has ended.  Never fails: a folder it
+    cannot clean (read-only, full) is left for the next run.
+    """
+    out = Path(out)
+    removed: list[str] = []
+    try:
+        for audience in AUDIENCES:
+            for folder in (out / audience, out / MANIFESTS / audience):
+                if not folder.is_dir():
+                    continue
+                for path in [p for p in folder.iterdir() if p.name.startswith((".tmp-", ".old-"))]:
+                    if _remove_leftover(out, audience, path):
+                        removed.append(path.name)
+        atomic.clean_temporary(out / ASSETS)
+    except OSError as exc:
+        log.warning("restes de constructions non supprimés dans %s : %s", out, exc.strerror)
+    return removed
+
+
+def _remove_leftover(out: Path, audience: str, path: Path) -> bool:
+    match = _SCRATCH.match(path.name)
+    if match is None or not valid_learner_id(match["learner"]):
+        if time.time() - path.lstat().st_mtime <= _UNNAMED_LEFTOVER_AGE:
+            return False
+        _remove_path(path)
+        return True
+    with _site_lock(out, audience, match["learner"], wait=False) as free:
+        if free:
+            _remove_path(path)
+        return free
+
+
+def _remove_path(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _mkdocs_build(project: Project, store: Store, learner_id: str, audience: str, today: dt.date,
@@ -337,7 +442,7 @@ def _build_site(project: Project, learner_id: str, audience: str, today: dt.date
         return report
     final = out / audience / learner_id
     final.parent.mkdir(parents=True, exist_ok=True)
-    token = f"{learner_id}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    token = _scratch_name("", learner_id)
     tmp = final.parent / f".tmp-{token}"
     with _BUILD_LOCK, _site_lock(out, audience, learner_id):
         try:
@@ -434,11 +539,7 @@ def _remove_stale(out: Path, audiences: Sequence[str], keep: set[str]) -> list[s
         if not folder.is_dir():
             continue
         for path in folder.iterdir():
-            if path.name.startswith(".old-") or (path.name.startswith(".tmp-")
-                                                and time.time() - path.stat().st_mtime > 3600):
-                shutil.rmtree(path, ignore_errors=True)
-                continue
-            if path.name.startswith(".") or path.name in keep:
+            if path.name.startswith(".") or path.name in keep:  # (leftovers: clean_leftovers)
                 continue
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
@@ -468,12 +569,26 @@ def build_all(project: Project, *, learners: Iterable[str] | None = None,
         raise BuildError(f"pas de dossier portfolios/ dans {project.root}")
     out = Path(out or project.build_dir).resolve()
     ids = _check_learners(project, learners)
+    clean_leftovers(out)
     today = today or _today(project)
     common = _Common.of(project, today)
     tasks, report = _plan(project, ids, audiences, out, force, common)
     report.problems = list(dict.fromkeys(project.store.organisation()[1] + report.problems))
     jobs = max(1, jobs or os.cpu_count() or 1)
     bar = _progress_bar(len(tasks)) if progress and tasks and sys.stderr.isatty() else None
+    try:
+        _run_tasks(project, out, tasks, today, jobs, report, bar, stale=set(ids) if learners is None else None,
+                   audiences=audiences)
+    finally:
+        if bar:
+            bar.render_finish()
+    report.seconds = round(time.perf_counter() - start, 2)
+    return report
+
+
+def _run_tasks(project: Project, out: Path, tasks, today: dt.date, jobs: int, report: BuildReport, bar, *,
+               stale: set[str] | None, audiences: Sequence[str]) -> None:
+    """Build the planned sites into ``report``; then, on a full build, remove the sites of learners gone."""
     try:
         if jobs == 1 or len(tasks) <= 1:
             for lid, todo in tasks:
@@ -485,22 +600,21 @@ def build_all(project: Project, *, learners: Iterable[str] | None = None,
                 report.add(part)
                 if bar:
                     bar.update(1)
-    finally:
-        if bar:
-            bar.render_finish()
-    if learners is None:
-        report.removed = _remove_stale(out, audiences, set(ids))
-    report.seconds = round(time.perf_counter() - start, 2)
-    return report
+        if stale is not None:
+            report.removed = _remove_stale(out, audiences, stale)
+    except OSError as exc:
+        error = BuildStorageError.of(exc, out)
+        if error is None:
+            raise
+        raise error from None
 
 
 def _parallel(project: Project, out: Path, tasks, today: dt.date, workers: int) -> Iterator[BuildReport]:
-    import multiprocessing
+    from .processes import build_context
 
     # forkserver: workers start from a clean process that already imported
     # MkDocs (fast, and safe even when the caller runs threads).
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["livret.publish.build", "livret.publish.mkdocs_plugin", "mkdocs.commands.build"])
+    context = build_context()
     # Biggest learners first, so that no worker is left with a long one at the end.
     tasks = sorted(tasks, key=lambda t: -sum(1 for _ in project.store.entry_paths(t[0])))
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker) as pool, \

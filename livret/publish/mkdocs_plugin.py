@@ -15,6 +15,7 @@ One job per event:
   files to the shared assets folder when one is configured;
 - ``on_page_markdown``: the organisation's details in site_src's page;
 - ``on_page_content``: sanitize every page's HTML (second barrier);
+- ``on_template_context``: relative links in an offline site's 404.html;
 - ``on_post_build``: link the shared assets, write the offline search index;
 - ``on_serve``: live reload when portfolios/ changes.
 """
@@ -28,7 +29,6 @@ import html
 import json
 import os
 import shutil
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -43,13 +43,19 @@ from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.utils import templates
 
-from ..store import Store, UnknownLearner
+from ..store import Store, UnknownLearner, atomic, nofollow
 from ..store.errors import Problem
 from ..views import progress as pv
 from .frames import Framer
 from .markdown import sanitize_page
 from .search_index import sections
-from .site import ORGANISATION_MARKER, LearnerSite, learner_site, organisation_markdown, preview_index
+from .site import (
+    ORGANISATION_MARKER,
+    LearnerSite,
+    learner_site,
+    organisation_markdown,
+    preview_index,
+)
 from .site.offline import IFRAME_WORKER_SHIM
 from .site.rawblocks import RawBlocks
 
@@ -203,6 +209,7 @@ class LivretPlugin(BasePlugin[LivretConfig]):
                 attachment = _Attachment.generated(config, prefix + rel + ".download",
                                                    abs_src_path=str(learner_dir / rel))
                 attachment.dest_uri = prefix + rel
+                attachment.store = (self.store.root, f"{site.learner_id}/{rel}")
                 if self.config.link_files_from:
                     attachment.sibling = os.path.join(self.config.link_files_from, attachment.dest_uri)
                 generated.append(attachment)
@@ -252,6 +259,13 @@ class LivretPlugin(BasePlugin[LivretConfig]):
         if key is not None and key not in _RENDERED:
             _RENDERED[key] = (safe, page.toc, page._title_from_render, page.present_anchor_ids, page.meta.get("title"))
         return safe
+
+    def on_template_context(self, context, *, template_name: str, config):
+        if self.config.offline and template_name == "404.html":
+            # MkDocs gives error pages absolute URLs ("/assets/…"), right on a web server and
+            # broken from disk; an offline site's 404.html is only ever opened beside index.html.
+            context["base_url"] = "."
+        return context
 
     # ------------------------------------------------------------------ after
 
@@ -374,8 +388,10 @@ def _share_theme_assets(files: Files, config, assets_dir: Path) -> None:
         size = os.path.getsize(src)
         if not target.is_file() or target.stat().st_size != size:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-            os.close(fd)
+            # Not mkstemp: its 0600 would make the theme unreadable to a web server running
+            # as another user; 0666 less the umask, like every other file the build writes.
+            tmp = atomic.temp_path(target)  # a killed worker's copy is removed by the next build
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
             shutil.copyfile(src, tmp)
             os.replace(tmp, target)  # atomic: parallel workers may copy the same file
         files.remove(file)
@@ -391,18 +407,29 @@ class _Attachment(File):
     """
 
     sibling: str | None = None
+    #: (store root, path in the store): the file is read from there, never through a link.
+    store: tuple[Path, str] | None = None
 
     def copy_file(self, dirty: bool = False) -> None:
-        if self.sibling is not None and self.abs_src_path and not (dirty and not self.is_modified()):
+        if self.store is None:
+            return super().copy_file(dirty)
+        if dirty and not self.is_modified():
+            return None
+        if self.sibling is not None:
             try:
-                source, sibling = os.stat(self.abs_src_path), os.stat(self.sibling)
+                source, sibling = nofollow.lstat(*self.store), os.stat(self.sibling)
                 if sibling.st_size == source.st_size and sibling.st_mtime_ns >= source.st_mtime_ns:
                     os.makedirs(os.path.dirname(self.abs_dest_path), exist_ok=True)
                     os.link(self.sibling, self.abs_dest_path)
                     return
             except OSError:
                 pass  # no up-to-date copy to link: copy
-        super().copy_file(dirty)
+        os.makedirs(os.path.dirname(self.abs_dest_path), exist_ok=True)
+        try:
+            nofollow.copy_file(*self.store, self.abs_dest_path)
+        except (nofollow.UnsafeFile, FileNotFoundError) as exc:  # replaced by a link since the store was read
+            log.warning("pièce jointe non publiée : %s", exc)
+        return None
 
 
 class _ThemeLoader(jinja2.FileSystemLoader):

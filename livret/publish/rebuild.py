@@ -22,6 +22,9 @@ imports Flask: the CLI or a script can use the same worker.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import errno
 import logging
 import os
 import threading
@@ -46,12 +49,9 @@ def _builder_pool() -> ProcessPoolExecutor:
     global _builder
     with _builder_guard:
         if _builder is None:
-            import multiprocessing
+            from .processes import build_context
 
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["livret.publish.build", "livret.publish.mkdocs_plugin",
-                                            "mkdocs.commands.build"])
-            _builder = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_init_builder)
+            _builder = ProcessPoolExecutor(max_workers=1, mp_context=build_context(), initializer=_init_builder)
         return _builder
 
 
@@ -89,6 +89,28 @@ class LearnerState:
     #: True when the last build reported problems or raised.
     failed: bool = False
     builds: int = 0
+    #: Why the published sites are stale (the last build raised), in French; None when they are current.
+    #: Never a value from the store: a message may quote a staff entry, so only its kind is said.
+    error: str | None = None
+    #: When the sites stopped following the store (the first failed build since the last success).
+    stale_since: dt.datetime | None = None
+
+
+def failure_reason(exc: BaseException) -> str:
+    """Why a build raised, for the people who see the stale portfolio (no file content)."""
+    from .build import BuildError
+
+    if isinstance(exc, BuildError):  # the site's configuration: its message names the file, not an entry
+        return str(exc)
+    if isinstance(exc, BrokenProcessPool):
+        return "le processus de construction s'est arrêté brutalement (mémoire insuffisante ou arrêt forcé)"
+    if isinstance(exc, ImportError):
+        return "le processus de construction n'a pas pu charger livret (installation incomplète ?)"
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return "disque plein : le site n'a pas pu être écrit"
+    if isinstance(exc, OSError):
+        return f"écriture du site impossible ({exc.strerror or type(exc).__name__})"
+    return f"erreur pendant la construction ({type(exc).__name__})"
 
 
 class RebuildWorker:
@@ -164,8 +186,12 @@ class RebuildWorker:
 
     def state(self, learner_id: str) -> LearnerState:
         with self._cond:
-            st = self._states.get(learner_id, LearnerState())
-            return LearnerState(st.finished, st.failed, st.builds)
+            return dataclasses.replace(self._states.get(learner_id, LearnerState()))
+
+    def stale(self) -> dict[str, LearnerState]:
+        """The learners whose published sites are stale: their last build raised."""
+        with self._cond:
+            return {lid: dataclasses.replace(st) for lid, st in self._states.items() if st.error}
 
     # ------------------------------------------------------------------ thread
 
@@ -179,7 +205,7 @@ class RebuildWorker:
                 queue = self._pending if self._pending else self._background
                 learner_id, _ = queue.popitem(last=False)
                 self._building = learner_id
-            failed = True
+            failed, error = True, None
             try:
                 report = self._build(self.project, learner_id)
                 failed = not getattr(report, "ok", True)
@@ -189,6 +215,7 @@ class RebuildWorker:
                         log.warning("rebuild %s: problem in %s:%s", learner_id,
                                     getattr(problem, "path", "?"), getattr(problem, "line", "?"))
             except Exception as exc:  # a failed build must not kill the worker
+                error = failure_reason(exc)
                 log.error("rebuild %s failed (%s); run `livret build --learner %s` for details",
                           learner_id, type(exc).__name__, learner_id)
                 log.debug("rebuild %s traceback", learner_id, exc_info=True)
@@ -196,5 +223,10 @@ class RebuildWorker:
                 with self._cond:
                     st = self._states.setdefault(learner_id, LearnerState())
                     st.finished, st.failed, st.builds = time.monotonic(), failed, st.builds + 1
+                    if error is None:
+                        st.error, st.stale_since = None, None
+                    else:
+                        st.error = error
+                        st.stale_since = st.stale_since or dt.datetime.now(dt.timezone.utc)
                     self._building = None
                     self._cond.notify_all()

@@ -2,18 +2,23 @@
 
 A reader never sees a half-written file: until the final step the data is
 in a dot-file that the store ignores, and the final step is atomic.  A crash
-leaves at worst a ``.tmp-*`` file behind, which :func:`clean_temporary`
-removes.
+leaves at worst a ``.tmp-<pid>-<random>-<name>`` file behind, which
+:func:`clean_temporary` removes at the next run: the pid in the name tells a
+leftover (its process is gone) from a write in progress in another process
+(kept).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import time
 from pathlib import Path
 
 TMP_PREFIX = ".tmp-"
+#: ``.tmp-<pid>-<12 hex>-<name>``: the writer's process id, then a random part.
+_TMP_NAME = re.compile(r"^\.tmp-(\d{1,10})-[0-9a-f]{12}-")
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -24,8 +29,32 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def temp_path(path: Path) -> Path:
+    """A new temporary name next to ``path``, holding this process's id (see :func:`clean_temporary`)."""
+    return path.parent / f"{TMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}-{path.name}"
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (a zombie or another user's process counts)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):  # (no such pid can exist)
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def writer_gone(tmp: Path) -> bool:
+    """Whether the process that named the temporary file ``tmp`` has ended (False when the name has no pid)."""
+    match = _TMP_NAME.match(tmp.name)
+    return match is not None and not process_alive(int(match.group(1)))
+
+
 def _write_temp(path: Path, data: bytes) -> Path:
-    tmp = path.parent / f"{TMP_PREFIX}{secrets.token_hex(6)}-{path.name}"
+    tmp = temp_path(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         view = memoryview(data)
@@ -65,12 +94,18 @@ def replace(path: Path, data: bytes) -> None:
 
 
 def clean_temporary(directory: Path, older_than: float = 3600.0) -> int:
-    """Remove temporary files left by a crash (older than ``older_than`` seconds)."""
+    """Remove the temporary files a killed or failed write left under ``directory``.
+
+    A file is a leftover when the process named in it has ended, or when it
+    is older than ``older_than`` seconds (names without a pid, from older
+    versions; a pid reused by another process).  The temporary file of a
+    write in progress in a live process is kept.
+    """
     removed = 0
     now = time.time()
     for tmp in directory.rglob(f"{TMP_PREFIX}*"):
         try:
-            if now - tmp.stat().st_mtime > older_than:
+            if not tmp.is_dir() and (writer_gone(tmp) or now - tmp.stat().st_mtime > older_than):
                 tmp.unlink()
                 removed += 1
         except FileNotFoundError:

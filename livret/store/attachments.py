@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import zipfile
+import zlib
 from io import BytesIO
 
 from .errors import FieldError
@@ -76,12 +77,55 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
+#: Office files are zips: their type is named by a small member (``mimetype``) or by which members exist.
+#: Nothing is inflated beyond these bounds, whatever a member declares (a zip bomb costs nothing).
+ZIP_MAX_MEMBERS = 10_000  # a real document holds tens to a few thousand
+ZIP_MIMETYPE_MAX = 256  # bytes of the ``mimetype`` member (about 50 in a real file)
+ZIP_MAX_RATIO = 100  # inflated / compressed size of the member read
+ZIP_MAX_DIRECTORY = 2 * 1024 * 1024  # bytes of the central directory (names and sizes of the members)
+_READABLE_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # inflated a bounded amount at a time
+_END = b"PK\x05\x06"  # end of central directory record (22 bytes, then a comment of up to 64 KiB)
+_END64_LOCATOR = b"PK\x06\x07"  # ZIP64 (over 4 GiB or 65,535 members): no office document needs it
+
+
+def _directory_size(data: bytes) -> int | None:
+    """The size of the zip's central directory as its end record declares it (found as zipfile finds it).
+
+    None for a ZIP64 archive or no end record.  Read before zipfile lists the
+    members, whose list in memory would otherwise grow with what the archive
+    claims to hold.
+    """
+    at = len(data) - 22 if data[-22:-18] == _END else data.rfind(_END, max(0, len(data) - 22 - 65535))
+    if at < 0 or len(data) - at < 22 or (at >= 20 and data[at - 20:at - 16] == _END64_LOCATOR):
+        return None
+    if data[at + 10:at + 12] == b"\xff\xff" or data[at + 12:at + 16] == b"\xff\xff\xff\xff":
+        return None  # (ZIP64 markers)
+    return int.from_bytes(data[at + 12:at + 16], "little")
+
+
 def _sniff_zip(data: bytes) -> str | None:
+    """The type of an office file, reading at most :data:`ZIP_MIMETYPE_MAX` inflated bytes.
+
+    Only the central directory (names and sizes) and the ``mimetype``
+    member are read; that member is refused when it declares more than the
+    bound, is compressed more than :data:`ZIP_MAX_RATIO` to one, uses a
+    method that cannot be inflated a little at a time, or inflates to more
+    than it declared.  Every refusal reads as "not an allowed type".
+    """
+    directory = _directory_size(data)
+    if directory is None or directory > ZIP_MAX_DIRECTORY:
+        return None
     try:
         with zipfile.ZipFile(BytesIO(data)) as zf:
-            names = set(zf.namelist())
+            infos = zf.infolist()
+            if len(infos) > ZIP_MAX_MEMBERS:
+                return None
+            names = {info.filename for info in infos}
             if "mimetype" in names:
-                mimetype = zf.read("mimetype").decode("ascii", "replace").strip()
+                mimetype = _small_member(zf, zf.getinfo("mimetype"))
+                if mimetype is None:
+                    return None
+                mimetype = mimetype.decode("ascii", "replace").strip()
                 return mimetype if mimetype in ALLOWED_TYPES else None
             if "word/document.xml" in names:
                 return "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -89,9 +133,24 @@ def _sniff_zip(data: bytes) -> str | None:
                 return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
             if "ppt/presentation.xml" in names:
                 return "application/vnd.openxmlformats-officedocument.presentationml.presentation"
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError,
+            RuntimeError, zlib.error):
         return None
     return None
+
+
+def _small_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | None:
+    """The bytes of a member that is small inflated and honest about it, else None (never more is inflated)."""
+    if info.compress_type not in _READABLE_METHODS or info.file_size > ZIP_MIMETYPE_MAX:
+        return None
+    if info.file_size > ZIP_MAX_RATIO * max(info.compress_size, 1):
+        return None
+    with zf.open(info) as member:
+        # ZipExtFile inflates at most what is asked (plus its small buffer): never the whole member.
+        content = member.read(ZIP_MIMETYPE_MAX + 1)
+    if len(content) > min(ZIP_MIMETYPE_MAX, info.file_size):
+        return None  # inflates to more than it declared
+    return content
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -31,14 +31,21 @@ class FieldError:
 
 @dataclass(frozen=True)
 class Problem:
-    """A problem in a file of the store; ``path`` is relative to the project root."""
+    """A problem in a file of the store; ``path`` is relative to the project root.
+
+    An error makes the file invalid (left out of the record and the sites);
+    a warning (``warning=True``) leaves it readable and only asks a person to
+    look (an implausible date in a hand-edited file).
+    """
 
     path: str
     line: int | None
     message: str
+    warning: bool = False
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line or 1}: {self.message}"
+        level = "avertissement : " if self.warning else ""
+        return f"{self.path}:{self.line or 1}: {level}{self.message}"
 
 
 class InvalidInput(ValueError):
@@ -76,6 +83,7 @@ _MESSAGES = {
     "extra_forbidden": lambda e: "clé inconnue (faute de frappe ?)",
     "literal_error": lambda e: f"valeur non permise : attendu {_expected(e.get('ctx'))}",
     "string_type": lambda e: "texte attendu",
+    "string_unicode": lambda e: "caractère invalide (demi-paire de substitution) : ce texte ne peut pas être enregistré",
     "string_too_short": lambda e: "ne doit pas être vide",
     "string_too_long": lambda e: f"trop long (au plus {e['ctx']['max_length']} caractères)",
     "string_pattern_mismatch": lambda e: "format invalide",

@@ -245,9 +245,9 @@ class History:
                     batch, group.queue = group.queue, []
                 try:
                     with self.lock():
-                        head = self._write_commits(batch)
-                    for pending in batch:
-                        pending.commit_id = head
+                        ids = self._write_commits(batch)
+                    for pending, commit_id in zip(batch, ids, strict=True):
+                        pending.commit_id = commit_id
                 except BaseException as exc:  # noqa: BLE001 - every waiter gets the error
                     for pending in batch:
                         pending.error = exc
@@ -258,22 +258,27 @@ class History:
             raise item.error
         return item.commit_id
 
-    def _write_commits(self, batch: list["_Pending"]) -> str:
-        """One commit per pending item, in order, on the current branch; call under :meth:`lock`."""
+    def _write_commits(self, batch: list["_Pending"]) -> list[str]:
+        """One commit per pending item, in order, on the current branch; call under :meth:`lock`.
+
+        Returns each item's commit id (what the seal's journal records).
+        """
         ref = (self.root / ".git" / "HEAD").read_text(encoding="ascii").strip()
         unsafe = [p for item in batch for p in item.paths if not _PLAIN_PATH.match(p)]
         if not ref.startswith("ref: refs/heads/") or unsafe:  # rare: the one-by-one way
+            ids = []
             for item in batch:
                 self._git_unlocked("add", "--", *item.paths)
                 self._git_unlocked("commit", "-q", "--no-verify", "-m", item.message, "--", *item.paths,
                                    author=item.author)
-            return self.head()
+                ids.append(self.head())
+            return ids
         stream = bytearray()
         when = f"{int(time.time())} {dt.datetime.now().astimezone().strftime('%z')}"
         for n, item in enumerate(batch):
             ident = f"{item.author} <{item.author}@livret.invalid> {when}"
             message = item.message.encode("utf-8")
-            stream += f"commit {ref[5:]}\nauthor {ident}\ncommitter {ident}\n".encode()
+            stream += f"commit {ref[5:]}\nmark :{n + 1}\nauthor {ident}\ncommitter {ident}\n".encode()
             stream += b"data %d\n%s\n" % (len(message), message)
             if n == 0:
                 stream += f"from {self.head()}\n".encode()
@@ -283,8 +288,10 @@ class History:
         stream += b"done\n"
         # Staged first, as the one-by-one way does: if fast-import fails, the caller unstages.
         self._git_unlocked("add", "--", *(p for item in batch for p in item.paths))
-        self._git_unlocked("fast-import", "--quiet", "--done", input=bytes(stream))
-        return self.head()
+        marks = self.root / ".git" / "livret-marks"
+        self._git_unlocked("fast-import", "--quiet", "--done", f"--export-marks={marks}", input=bytes(stream))
+        ids = dict(line.split() for line in marks.read_text(encoding="ascii").splitlines())
+        return [ids[f":{n + 1}"] for n in range(len(batch))]
 
     def head(self) -> str:
         """The id of the last commit, read from .git (no git process: this is on every write's path)."""

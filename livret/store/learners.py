@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-import os
+import datetime as dt
+import logging
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
+from . import nofollow
+from .date_range import EARLIEST_DATE, calendar_day, check_date_window, date_window
 from .errors import Problem
-from .reader import FileReader, file_problems, key_line
+from .french_dates import fr_date
+from .reader import FileReader, file_problems, key_line, unreadable_message
 from .records import (
     FRAMEWORKS_DIR,
     PROFILE_FILE,
@@ -20,6 +25,7 @@ from .records import (
     UnknownLearner,
     regular_files,
     scan_folder,
+    unsafe_names,
     valid_learner_id,
 )
 from .schema import (
@@ -31,6 +37,15 @@ from .yamlio import Document
 #: Values kept by ``Store.derived`` (a dashboard of 1,000 learners keeps 1,000 summaries per day and audience).
 DERIVED_LIMIT = 8192
 T = TypeVar("T")
+log = logging.getLogger("livret.store")
+
+
+def claimed_id(entry: EntryBase | None, doc: Document | None) -> str | None:
+    """The id an entry file claims, valid or not: two files never share one (see ``check``)."""
+    if entry is not None:
+        return entry.id
+    value = doc.data.get("id") if doc is not None else None
+    return value if isinstance(value, str) and value else None
 
 
 class LearnerReader(FileReader):
@@ -50,19 +65,24 @@ class LearnerReader(FileReader):
         again on every request.
         """
         ldir = self.learner_dir(learner_id)
-        try:
-            st = os.stat(ldir / PROFILE_FILE)
-        except FileNotFoundError:
+        top = scan_folder(self.root, ldir)  # empty when the learner's folder is a link: no learner
+        found = {name: (mtime, size, kind) for name, mtime, size, kind in top}
+        if PROFILE_FILE not in found:
             return ()
-        profile = self._cached(ldir / PROFILE_FILE, self._parse_profile)[0]
+        profile = None
+        if found[PROFILE_FILE][2] == nofollow.FILE:
+            profile = self._cached(ldir / PROFILE_FILE, self._parse_profile, found[PROFILE_FILE][:2])[0]
         framework: tuple = ()
         if profile is not None:
             try:
-                fst = os.stat(self.root / FRAMEWORKS_DIR / f"{profile.framework}.yml")
-                framework = (profile.framework, fst.st_mtime_ns, fst.st_size)
+                fst = nofollow.lstat(self.root, f"{FRAMEWORKS_DIR}/{profile.framework}.yml")
+                framework = (profile.framework, fst.st_mtime_ns, fst.st_size, nofollow.kind_of(fst.st_mode))
             except OSError:
                 pass
-        return Signature((st.st_mtime_ns, st.st_size), framework, scan_folder(ldir / "entries"), scan_folder(ldir / "files"))
+        # The profile, and what the folder holds (not the folders' dates: a new entry changes those).
+        state = (found[PROFILE_FILE], tuple((name, kind) for name, _, _, kind in top))
+        return Signature(state, framework, scan_folder(self.root, ldir / "entries"),
+                         scan_folder(self.root, ldir / "files"))
 
     def load_learner(self, learner_id: str) -> LearnerRecord:
         """Profile, framework and valid entries (date order) of a learner, with every problem.
@@ -130,19 +150,29 @@ class LearnerReader(FileReader):
         if not old_signature or old.problems or old_signature.profile != signature.profile \
                 or old_signature.framework != signature.framework:
             return None
+        if unsafe_names(signature.entries) or unsafe_names(signature.files):
+            return None  # a link or a special file: a problem, which a full read reports
         old_entries = set(old_signature.entries)
         if not old_entries.issubset(signature.entries) or not set(old_signature.files).issubset(signature.files):
             return None
+        try:
+            return self._with_added(learner_id, old, old_entries, signature)
+        except Exception:  # noqa: BLE001 - the full read isolates what failed, file by file
+            return None
+
+    def _with_added(self, learner_id: str, old: LearnerRecord, old_entries: set, signature: Signature
+                    ) -> LearnerRecord | None:
+        """:meth:`_extended` once the scans allow it: read and check the new entry files only."""
         files = [f"files/{name}" for name in regular_files(signature.files)]
         entries_dir = self.learner_dir(learner_id) / "entries"
         in_store = self._stored_prefix(entries_dir)
         others: dict[str, EntryBase] = {e.id: e.meta for e in old.entries}
         added: list[StoredEntry] = []
-        for name, mtime, size, is_file in signature.entries:
-            if (name, mtime, size, is_file) in old_entries:
+        for name, mtime, size, kind in signature.entries:
+            if (name, mtime, size, kind) in old_entries:
                 continue
             path = entries_dir / name
-            if not is_file or path.suffix != ".md":
+            if kind != nofollow.FILE or path.suffix != ".md":
                 return None
             entry, body, _, problems = self._cached(path, self._parse_entry, (mtime, size))
             if problems or entry is None or entry.id in others:
@@ -159,14 +189,26 @@ class LearnerReader(FileReader):
         return entries_dir.relative_to(self.root).as_posix() + "/"
 
     def _load_learner(self, learner_id: str, signature: Signature | tuple[()] = ()) -> LearnerRecord:
-        """Read a learner's folder; with its ``signature``, the folder scans it holds are reused."""
+        """Read a learner's folder; with its ``signature``, the folder scans it holds are reused.
+
+        A link or a special file in the folder, ``entries/`` or ``files/`` is
+        a problem and is absent from the record (never read, never listed).
+        """
         ldir = self.learner_dir(learner_id)
+        signature = signature or self._signature(learner_id)
+        if not signature:
+            raise UnknownLearner(f"apprenant·e inconnu·e : {learner_id}")
         problems: list[Problem] = []
         profile_path = ldir / PROFILE_FILE
-        if not profile_path.is_file():
-            raise UnknownLearner(f"apprenant·e inconnu·e : {learner_id}")
-        profile, profile_body, pprobs = self._cached(profile_path, self._parse_profile)
-        problems += pprobs
+        for name, kind in signature.profile[1]:
+            if kind in (nofollow.LINK, nofollow.SPECIAL):
+                problems.append(self.unsafe_problem(ldir / name, kind))
+        for folder, scan in (("entries", signature.entries), ("files", signature.files)):
+            problems += [self.unsafe_problem(ldir / folder / name, kind) for name, kind in unsafe_names(scan)]
+        profile, profile_body = None, ""
+        if signature.profile[0][2] == nofollow.FILE:
+            profile, profile_body, pprobs = self._cached(profile_path, self._parse_profile, signature.profile[0][:2])
+            problems += pprobs
         framework = None
         if profile is not None:
             framework, fprobs = self.framework(profile.framework)
@@ -174,11 +216,13 @@ class LearnerReader(FileReader):
                 problems.append(Problem(self._rel(profile_path), key_line(profile_path, "framework"),
                                         f"framework : référentiel introuvable : {profile.framework}"))
         entries_dir = ldir / "entries"
-        entries_scan = signature.entries if signature else scan_folder(entries_dir)
-        files = [f"files/{name}" for name in regular_files(signature.files if signature else scan_folder(ldir / "files"))]
-        listed = [(entries_dir / name, (mtime, size)) for name, mtime, size, is_file in entries_scan if is_file]
+        files = [f"files/{name}" for name in regular_files(signature.files)]
+        listed = [(entries_dir / name, (mtime, size)) for name, mtime, size, kind in signature.entries
+                  if kind == nofollow.FILE]
 
+        # Every file claims its id, valid or not: a second file with the same id is reported and left out.
         parsed: list[tuple[Path, EntryBase, str, Document]] = []
+        claimed: dict[str, Path] = {}
         for path, key in listed:
             if path.suffix != ".md":
                 problems.append(Problem(self._rel(path), None,
@@ -186,26 +230,26 @@ class LearnerReader(FileReader):
                 continue
             entry, body, doc, eprobs = self._cached(path, self._parse_entry, key)
             problems += eprobs
+            entry_id = claimed_id(entry, doc)
+            if entry_id is not None:
+                if entry_id in claimed:
+                    problems.append(Problem(self._rel(path), doc.line_of(("id",)),
+                                            f"id : identifiant déjà utilisé par {self._rel(claimed[entry_id])}"))
+                    continue
+                claimed[entry_id] = path
             if entry is not None:
                 parsed.append((path, entry, body, doc))
 
-        by_id: dict[str, EntryBase] = {}
-        first_path: dict[str, Path] = {}
-        unique: list[tuple[Path, EntryBase, str, Document]] = []
-        for item in parsed:
-            path, entry, _, doc = item
-            if entry.id in by_id:
-                problems.append(Problem(self._rel(path), doc.line_of(("id",)),
-                                        f"id : identifiant déjà utilisé par {self._rel(first_path[entry.id])}"))
-                continue
-            by_id[entry.id] = entry
-            first_path[entry.id] = path
-            unique.append(item)
-
+        by_id: dict[str, EntryBase] = {entry.id: entry for _, entry, _, _ in parsed}
         entries: list[StoredEntry] = []
         in_store = self._stored_prefix(entries_dir)  # once, not per entry
-        for path, entry, body, doc in unique:
-            errors = check_entry(entry, framework=framework, others=by_id, files=files)
+        for path, entry, body, doc in parsed:
+            try:
+                errors = check_entry(entry, framework=framework, others=by_id, files=files)
+            except Exception as exc:  # noqa: BLE001 - one file's failure is that file's problem
+                log.warning("vérification de %s impossible", path, exc_info=True)
+                problems.append(Problem(self._rel(path), None, unreadable_message(exc)))
+                continue
             if errors:
                 problems += file_problems(self._rel(path), doc, errors)
                 continue
@@ -213,17 +257,52 @@ class LearnerReader(FileReader):
         entries.sort(key=lambda e: (e.meta.date, e.meta.recorded, e.id))
         return LearnerRecord(learner_id, profile, profile_body, framework, entries, files, problems)
 
+    def warnings(self, today: dt.date | None = None) -> list[Problem]:
+        """What a person should look at in files that stay readable: dates outside the plausible range.
+
+        The range is the one new entries must respect
+        (:func:`livret.store.date_range.date_window`), with "today" the day the
+        entry was recorded (a file's date after its recording is implausible),
+        and never after ``today`` (default: today in the organisation's
+        timezone).  Profiles dated before the absolute floor are named too.
+        """
+        settings = self.settings()
+        today = today or dt.datetime.now(ZoneInfo(settings.timezone)).date()
+        out: list[Problem] = []
+        for lid in self.learner_ids():
+            record = self.load_learner(lid)
+            profile = record.profile
+            if profile is not None:
+                path = self.learner_dir(lid) / PROFILE_FILE
+                for key in ("start", "end"):
+                    value = getattr(profile, key)
+                    if value is not None and value < EARLIEST_DATE:
+                        out.append(Problem(self._rel(path), key_line(path, key),
+                                           f"{key} : date invraisemblable ({fr_date(value)}) : "
+                                           f"au plus tôt le {fr_date(EARLIEST_DATE)}", warning=True))
+            for e in record.entries:
+                recorded = min(calendar_day(e.meta.recorded, settings.timezone), today)
+                window = date_window(profile, settings.dates, recorded)
+                path = self.root / e.path
+                for error in check_date_window(e.meta, window, settings.timezone, today_is="son enregistrement"):
+                    key = error.loc[0]
+                    out.append(Problem(self._rel(path), key_line(path, key), f"{key} : {error.message}",
+                                       warning=True))
+        return out
+
     def check(self) -> list[Problem]:
-        """Every problem in the store; never raises for a bad file."""
+        """Every problem in the store; never raises for a bad file.  Warnings: :meth:`warnings`."""
         problems: list[Problem] = []
         problems += self.organisation()[1]
         for fid in self.framework_ids():
             problems += self.framework(fid)[1]
         fw_dir = self.root / FRAMEWORKS_DIR
-        if fw_dir.is_dir():
-            for p in sorted(fw_dir.iterdir()):
-                if p.is_file() and not p.name.startswith(".") and p.suffix != ".yml":
-                    problems.append(Problem(self._rel(p), None, "fichier inattendu (les référentiels sont des .yml)"))
+        for name, _, _, kind in scan_folder(self.root, fw_dir):
+            if kind == nofollow.FILE and not name.endswith(".yml"):
+                problems.append(Problem(self._rel(fw_dir / name), None,
+                                        "fichier inattendu (les référentiels sont des .yml)"))
+        # Every link and special file, wherever it is (none is ever followed or read).
+        problems += [self.unsafe_problem(self.root / rel, kind) for rel, kind in sorted(nofollow.unsafe_items(self.root))]
         for p in self.stray_dirs():
             if p.name.startswith("_"):
                 problems.append(Problem(self._rel(p), None,
@@ -235,16 +314,35 @@ class LearnerReader(FileReader):
                                         "sans « _ » initial (ex. marie-durand)"))
             else:
                 problems.append(Problem(self._rel(p / PROFILE_FILE), None, "profil learner.md manquant"))
-        seen: dict[str, str] = {}
+        seen: dict[str, tuple[str, str]] = {}  # id -> (learner, file) of its first holder
         for lid in self.learner_ids():
-            record = self.load_learner(lid)
-            problems += record.problems
-            for e in record.entries:
-                if e.id in seen:
-                    path = self.root / e.path
-                    problems.append(Problem(self._rel(path), key_line(path, "id"),
-                                            f"id : identifiant déjà utilisé par {seen[e.id]}"))
-                else:
-                    seen[e.id] = self._rel(self.root / e.path)
-        return problems
+            try:
+                problems += self.load_learner(lid).problems
+                claims = self._claimed_ids(lid)
+            except UnknownLearner:
+                continue  # removed while checking
+            except Exception as exc:  # noqa: BLE001 - one learner's failure never stops the check
+                log.warning("lecture de %s impossible", lid, exc_info=True)
+                problems.append(Problem(self._rel(self.learner_dir(lid) / PROFILE_FILE), None,
+                                        unreadable_message(exc)))
+                continue
+            for path, entry_id, line in claims:
+                first = seen.setdefault(entry_id, (lid, self._rel(path)))
+                if first[0] != lid:  # (the same learner's twins are in its record's problems)
+                    problems.append(Problem(self._rel(path), line, f"id : identifiant déjà utilisé par {first[1]}"))
+        return list(dict.fromkeys(problems))
+
+    def _claimed_ids(self, learner_id: str) -> list[tuple[Path, str, int | None]]:
+        """(file, id, line of the id) of every entry file of a learner that claims an id, valid or not."""
+        entries_dir = self.learner_dir(learner_id) / "entries"
+        out = []
+        for name, mtime, size, kind in scan_folder(self.root, entries_dir):
+            if kind != nofollow.FILE or not name.endswith(".md"):
+                continue
+            path = entries_dir / name
+            entry, _, doc, _ = self._cached(path, self._parse_entry, (mtime, size))
+            entry_id = claimed_id(entry, doc)
+            if entry_id is not None:
+                out.append((path, entry_id, doc.line_of(("id",)) if doc is not None else None))
+        return out
 

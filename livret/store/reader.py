@@ -1,24 +1,31 @@
 """Reading single files of the store (organisation, frameworks, profiles, entries), cached by (mtime, size).
 
 Reading never raises for a bad file: problems are collected per file, with
-the line of the offending key.
+the line of the offending key.  A file is read without following a
+symbolic link (:mod:`.nofollow`) and up to :data:`MAX_TEXT_BYTES`; whatever
+goes wrong while reading one file (even an unexpected exception) becomes a
+problem of that file, never an error of the caller (:func:`isolated`).
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from . import nofollow
 from .errors import FieldError, Problem, from_validation_error, problems_for
 from .history import History
 from .records import (
     FRAMEWORKS_DIR,
     ORGANISATION_FILE,
     PROFILE_FILE,
+    StoreError,
     UnknownLearner,
     regular_files,
     scan_folder,
@@ -35,6 +42,41 @@ from .schema import (
 )
 from .validation import reserved_key_errors
 from .yamlio import Document, FrontMatterError, load_yaml, parse_front_matter
+
+log = logging.getLogger("livret.store")
+
+#: The largest text file of the store read (an entry: 100,000 characters of text and its front matter).
+MAX_TEXT_BYTES = 4 * 1024 * 1024
+
+
+def isolated(failure: Callable[[Problem], Any]):
+    """Run a parser of one file so that any exception becomes a problem of that file.
+
+    ``failure`` turns the problem into the parser's answer for an unreadable
+    file.  A bug or a hostile file then costs one line in ``livret check``
+    and one invalid file, never the dashboard of every learner.
+    """
+    def wrap(parse):
+        @functools.wraps(parse)
+        def run(self: "FileReader", path: Path):
+            try:
+                return parse(self, path)
+            except Exception as exc:  # noqa: BLE001 - reported as a problem of the file, with its cause logged
+                log.warning("lecture de %s impossible", path, exc_info=True)
+                return failure(Problem(self._rel(path), None, unreadable_message(exc)))
+        return run
+    return wrap
+
+
+def unreadable_message(exc: BaseException) -> str:
+    """The French problem line of a file that could not be read at all."""
+    if isinstance(exc, (nofollow.UnsafeFile, nofollow.FileTooBig)):
+        return exc.message
+    if isinstance(exc, RecursionError):
+        return "fichier illisible : structure imbriquée trop profonde"
+    if isinstance(exc, OSError):
+        return f"fichier illisible ({exc.strerror or exc.__class__.__name__})"
+    return f"fichier illisible ({exc.__class__.__name__})"
 
 
 class FileReader:
@@ -55,39 +97,54 @@ class FileReader:
         except ValueError:
             return path.as_posix()
 
+    def unsafe_problem(self, path: Path, kind: str) -> Problem:
+        """The problem of a symbolic link or special file of the store (never followed, never read)."""
+        return Problem(self._rel(path), None,
+                       nofollow.LINK_MESSAGE if kind == nofollow.LINK else nofollow.SPECIAL_MESSAGE)
+
+    def writable_folder(self, learner_id: str, *folders: str) -> None:
+        """Raise StoreError unless each ``<learner>/<folder>`` is a real folder (or absent, created on write).
+
+        A write never goes through a link: the file would land wherever it points.
+        """
+        for folder in folders:
+            kind = nofollow.kind(self.root, f"{learner_id}/{folder}")
+            if kind not in (None, nofollow.DIR):
+                message = nofollow.LINK_MESSAGE if kind == nofollow.LINK else nofollow.SPECIAL_MESSAGE
+                raise StoreError(f"{learner_id}/{folder} : {message} ; rien n'a été enregistré")
+
     def learner_dir(self, learner_id: str) -> Path:
         if not valid_learner_id(learner_id):
             raise UnknownLearner(f"identifiant d'apprenant·e invalide : {learner_id!r}")
         return self.root / learner_id
 
+    def _folders(self) -> list[str]:
+        """The folders at the top of the store (a link to a folder is not one), dot names left out."""
+        return [name for name, _, _, kind in nofollow.scan(self.root, "") if kind == nofollow.DIR]
+
+    def _has_profile(self, learner_id: str) -> bool:
+        """Whether ``<learner_id>/learner.md`` is there, whatever it is (a link is an invalid profile)."""
+        return nofollow.kind(self.root, f"{learner_id}/{PROFILE_FILE}") is not None
+
     def learner_ids(self) -> list[str]:
-        """Folders that hold a learner profile, sorted."""
-        if not self.root.is_dir():
-            return []
-        return sorted(
-            p.name for p in self.root.iterdir()
-            if p.is_dir() and valid_learner_id(p.name) and (p / PROFILE_FILE).is_file()
-        )
+        """Folders that hold a learner profile, sorted (a folder that is a link is none)."""
+        return [name for name in self._folders() if valid_learner_id(name) and self._has_profile(name)]
 
     def stray_dirs(self) -> list[Path]:
         """Folders that are neither a learner, nor reserved, nor hidden."""
-        if not self.root.is_dir():
-            return []
-        out = []
-        for p in sorted(self.root.iterdir()):
-            if p.name.startswith(".") or p.name == FRAMEWORKS_DIR or not p.is_dir():
-                continue
-            if not valid_learner_id(p.name) or not (p / PROFILE_FILE).is_file():
-                out.append(p)
-        return out
+        return [self.root / name for name in self._folders()
+                if name != FRAMEWORKS_DIR and not (valid_learner_id(name) and self._has_profile(name))]
 
     # ------------------------------------------------------------------ cache
 
     def _cached(self, path: Path, parse, key: tuple[int, int] | None = None):
         """Parse ``path`` once per (mtime, size); ``key``: those, when the caller just read them."""
         if key is None:
-            st = path.stat()
-            key = (st.st_mtime_ns, st.st_size)
+            try:
+                st = path.lstat()
+                key = (st.st_mtime_ns, st.st_size)
+            except OSError:  # gone, or behind a link: the parser says what is wrong
+                key = (-1, -1)
         with self._cache_lock:
             hit = self._cache.get(path)
             if hit and hit[0] == key:
@@ -100,7 +157,13 @@ class FileReader:
     # ------------------------------------------------------------------ reading
 
     def _read_text(self, path: Path) -> str:
-        raw = path.read_bytes()
+        """The text of a file of the store; never through a link, never more than :data:`MAX_TEXT_BYTES`."""
+        try:
+            raw = nofollow.read_bytes(self.root, path.relative_to(self.root).as_posix(), limit=MAX_TEXT_BYTES)
+        except (nofollow.UnsafeFile, nofollow.FileTooBig) as exc:
+            raise FrontMatterError(exc.message, None) from None
+        except OSError as exc:
+            raise FrontMatterError(unreadable_message(exc), None) from None
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -109,10 +172,11 @@ class FileReader:
 
     def organisation(self) -> tuple[Organisation, list[Problem]]:
         path = self.root / ORGANISATION_FILE
-        if not path.exists():
+        if nofollow.kind(self.root, ORGANISATION_FILE) is None:
             return Organisation(), []
         return self._cached(path, self._parse_organisation)
 
+    @isolated(lambda problem: (Organisation(), [problem]))
     def _parse_organisation(self, path: Path) -> tuple[Organisation, list[Problem]]:
         rel = self._rel(path)
         try:
@@ -128,19 +192,19 @@ class FileReader:
         return self.organisation()[0]
 
     def framework_ids(self) -> list[str]:
-        d = self.root / FRAMEWORKS_DIR
-        if not d.is_dir():
-            return []
-        return sorted(p.stem for p in d.glob("*.yml") if not p.name.startswith("."))
+        """The ``.yml`` names of ``_frameworks/`` (a link among them is listed, then refused when read)."""
+        return [name[:-4] for name, _, _, kind in nofollow.scan(self.root, FRAMEWORKS_DIR)
+                if name.endswith(".yml") and kind != nofollow.DIR]
 
     def framework(self, framework_id: str) -> tuple[Framework | None, list[Problem]]:
         if not LEARNER_ID_RE.match(framework_id or ""):
             return None, []
         path = self.root / FRAMEWORKS_DIR / f"{framework_id}.yml"
-        if not path.is_file():
+        if nofollow.kind(self.root, f"{FRAMEWORKS_DIR}/{framework_id}.yml") in (None, nofollow.DIR):
             return None, []
         return self._cached(path, self._parse_framework)
 
+    @isolated(lambda problem: (None, [problem]))
     def _parse_framework(self, path: Path) -> tuple[Framework | None, list[Problem]]:
         rel = self._rel(path)
         try:
@@ -164,6 +228,7 @@ class FileReader:
                 out[fid] = fw
         return out
 
+    @isolated(lambda problem: (None, "", [problem]))
     def _parse_profile(self, path: Path) -> tuple[LearnerProfile | None, str, list[Problem]]:
         rel = self._rel(path)
         try:
@@ -181,6 +246,7 @@ class FileReader:
             ]
         return profile, doc.body, []
 
+    @isolated(lambda problem: (None, "", None, [problem]))
     def _parse_entry(self, path: Path) -> tuple[EntryBase | None, str, Document | None, list[Problem]]:
         rel = self._rel(path)
         try:
@@ -200,17 +266,22 @@ class FileReader:
 
     def entry_paths(self, learner_id: str) -> list[Path]:
         d = self.learner_dir(learner_id) / "entries"
-        return [d / name for name in regular_files(scan_folder(d))]
+        return [d / name for name in regular_files(scan_folder(self.root, d))]
 
     def file_names(self, learner_id: str) -> list[str]:
-        return [f"files/{name}" for name in regular_files(scan_folder(self.learner_dir(learner_id) / "files"))]
+        d = self.learner_dir(learner_id) / "files"
+        return [f"files/{name}" for name in regular_files(scan_folder(self.root, d))]
+
+    def _profile_path(self, learner_id: str) -> Path:
+        """``<learner>/learner.md``; raise UnknownLearner when there is none (or the folder is a link)."""
+        ldir = self.learner_dir(learner_id)
+        if nofollow.kind(self.root, learner_id) != nofollow.DIR or not self._has_profile(learner_id):
+            raise UnknownLearner(f"apprenant·e inconnu·e : {learner_id}")
+        return ldir / PROFILE_FILE
 
     def profile(self, learner_id: str) -> LearnerProfile | None:
         """Only the learner's profile (None if invalid): cheap, for access checks on every request."""
-        path = self.learner_dir(learner_id) / PROFILE_FILE
-        if not path.is_file():
-            raise UnknownLearner(f"apprenant·e inconnu·e : {learner_id}")
-        return self._cached(path, self._parse_profile)[0]
+        return self._cached(self._profile_path(learner_id), self._parse_profile)[0]
 
 
 
@@ -219,10 +290,12 @@ def file_problems(rel: str, doc: Document, errors: Iterable[FieldError]) -> list
 
 
 def key_line(path: Path, key: str) -> int | None:
+    """The line of ``key:`` in a file (read without following a link), None when not found."""
     try:
-        for i, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
-            if line.startswith(f"{key}:"):
-                return i
+        text = nofollow.read_bytes(path.parent, path.name, limit=MAX_TEXT_BYTES).decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
+    for i, line in enumerate(text.split("\n"), 1):
+        if line.startswith(f"{key}:"):
+            return i
     return None

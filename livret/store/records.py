@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from . import nofollow
 from .errors import Problem
+from .nofollow import Scanned
 from .schema import (
     LEARNER_ID_RE,
     EntryBase,
@@ -90,44 +91,33 @@ class LearnerRecord:
         return None
 
 
-#: One item of a folder scan: (name, mtime in ns, size, is a regular file).
-Scanned = tuple[str, int, int, bool]
-
-
 class Signature(NamedTuple):
     """What a learner's record is made of (see ``Store._signature``); compared whole."""
 
-    profile: tuple[int, int]  # mtime, size of learner.md
+    profile: tuple  # mtime, size and kind of learner.md (lstat)
     framework: tuple  # (id, mtime, size) of its framework file, () when it has none
     entries: tuple[Scanned, ...]
     files: tuple[Scanned, ...]
 
 
-def scan_folder(folder: Path) -> tuple[Scanned, ...]:
-    """What ``folder`` holds, by name, dot files left out.
+def scan_folder(root: Path, folder: Path) -> tuple[Scanned, ...]:
+    """What ``folder`` (under the store's ``root``) holds, by name, dot files left out.
 
-    One ``stat`` per item (``is_file`` comes with the directory listing); an
-    item that vanishes or a broken link is left out.
+    One ``lstat`` per item; links and special files are listed as such
+    (never followed, see :mod:`.nofollow`); an item that vanishes is left out;
+    a folder that is a link lists nothing.
     """
-    out = []
-    try:
-        with os.scandir(folder) as items:
-            for item in items:
-                if item.name.startswith("."):
-                    continue
-                try:
-                    st = item.stat()
-                except OSError:
-                    continue
-                out.append((item.name, st.st_mtime_ns, st.st_size, item.is_file()))
-    except (FileNotFoundError, NotADirectoryError):
-        return ()
-    return tuple(sorted(out))
+    return nofollow.scan(root, folder.relative_to(root).as_posix())
 
 
 def regular_files(scan: tuple[Scanned, ...]) -> list[str]:
-    """The names of the regular files of a scan, in name order."""
-    return [name for name, _, _, is_file in scan if is_file]
+    """The names of the regular files of a scan, in name order (links and special files left out)."""
+    return [name for name, _, _, kind in scan if kind == nofollow.FILE]
+
+
+def unsafe_names(scan: tuple[Scanned, ...]) -> list[tuple[str, str]]:
+    """``(name, kind)`` of the links and special files of a scan."""
+    return [(name, kind) for name, _, _, kind in scan if kind in (nofollow.LINK, nofollow.SPECIAL)]
 
 
 def valid_learner_id(learner_id: str) -> bool:

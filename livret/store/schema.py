@@ -253,15 +253,54 @@ class UploadSettings(Strict):
     max_mb: float = Field(10, gt=0, le=200)
 
 
+class DateSettings(Strict):
+    """Where an entry's dates may fall, around the learner's programme (see livret.store.validation).
+
+    Positioning and welcome often come before the start; an assessment or a
+    company's feedback may come after the planned end.
+    """
+
+    before_start_days: int = Field(180, ge=0, le=3650,
+                                   title="Entrées datées au plus tôt (jours avant le début de la formation)")
+    after_end_days: int = Field(365, ge=0, le=3650,
+                                title="Entrées datées au plus tard (jours après la fin prévue de la formation)")
+
+
+class SealSettings(Strict):
+    """Witnesses of the journal out of an insider's reach (docs/audit.md); both optional.
+
+    No secret here: the witness repository's credentials are git's own
+    (an SSH key or a credential helper of the account that runs livret).
+    """
+
+    witness_remote: str | None = Field(None, max_length=500, title="Dépôt témoin (adresse git)")
+    tsa_url: str | None = Field(None, max_length=500, pattern=r"^https?://\S+$",
+                                title="Autorité d'horodatage (adresse RFC 3161)")
+    tsa_ca: str | None = Field(None, max_length=500,
+                               title="Certificat racine de l'autorité d'horodatage (fichier PEM, chemin "
+                                     "relatif au projet)")
+
+    @model_validator(mode="after")
+    def _tsa(self) -> "SealSettings":
+        if bool(self.tsa_url) != bool(self.tsa_ca):
+            raise FieldValueError("tsa_ca" if self.tsa_url else "tsa_url",
+                                  "tsa_url et tsa_ca vont ensemble : l'adresse de l'autorité et son certificat racine")
+        return self
+
+
 class Organisation(Strict):
     name: ShortText = "Organisme de formation"
     address: str | None = None
     nda: str | None = Field(None, description="Numéro de déclaration d'activité")
     contact: str | None = None
     timezone: str = "Europe/Paris"
+    #: The organisation's public address (https://…): issuer of signed badges (did:web), links in mails.
+    public_url: str | None = Field(None, max_length=300, pattern=r"^https://[^\s/]+(/\S*)?$")
     thresholds: Thresholds = Thresholds()
     share: ShareSettings = ShareSettings()
     uploads: UploadSettings = UploadSettings()
+    dates: DateSettings = DateSettings()
+    seal: SealSettings = SealSettings()
 
 
 # --------------------------------------------------------------------------
@@ -317,6 +356,8 @@ class CompetencyRating(Strict):
 
 #: Keys the server sets; a form or an API call never provides them.
 SERVER_KEYS = ("id", "recorded", "author", "role")
+#: Keys that name another entry of the same learner (see ``livret.store.visibility``).
+REFERENCE_KEYS = ("about", "corrects", "updates")
 
 
 class EntryBase(Strict):

@@ -36,6 +36,7 @@ class Uploads:
         """Store one file on its own (API upload); returns ``files/<name>`` to cite in an entry."""
         self.load_learner(learner_id)
         rel_file, data = self._plan_upload(name, data, 0)
+        self.writable_folder(learner_id, "files")
         target = self.learner_dir(learner_id) / rel_file
         with self.history.writing():
             try:

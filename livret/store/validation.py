@@ -6,13 +6,13 @@ checker, the forms and the API all call them.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 
 from pydantic import TypeAdapter, ValidationError
 
 from .errors import FieldError
-from .schema import ENTRY_MODELS, CompetencyRating, EntryBase, Framework
+from .schema import ENTRY_MODELS, REFERENCE_KEYS, CompetencyRating, EntryBase, Framework
+from .visibility import reference_refusal
 
 _RATINGS = TypeAdapter(list[CompetencyRating])
 
@@ -22,12 +22,47 @@ RESERVED_KEYS = {
     "body": "« body » est réservé : écrivez le texte de l'entrée sous l'en-tête, pas dans une clé",
 }
 
-#: How far an entry's date may be after the moment it was recorded.
-DATE_SLACK = dt.timedelta(days=1)
-
 
 def reserved_key_errors(data: Mapping) -> list[FieldError]:
     return [FieldError((k,), msg) for k, msg in RESERVED_KEYS.items() if k in data]
+
+
+def unencodable_errors(fields: Mapping, body: object = "") -> list[FieldError]:
+    """Text a UTF-8 file cannot hold, in any key or text value of ``fields`` and in ``body``.
+
+    A lone surrogate (``"\\ud800"`` in JSON) is a Python string but no
+    UTF-8 text: refused here, once for every writer, naming the field,
+    before anything else reads the input (a key is named with the character
+    escaped).
+    """
+    errors: list[FieldError] = []
+    stack: list[tuple[tuple, object]] = [(("body",), body), ((), fields)]
+    while stack:
+        loc, value = stack.pop()
+        if isinstance(value, str):
+            bad = _unencodable(value)
+            if bad is not None:
+                errors.append(FieldError(loc, f"caractère invalide (U+{ord(bad):04X}, demi-paire de substitution) : "
+                                              "ce texte ne peut pas être enregistré"))
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                name = key.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(key, str) else key
+                if isinstance(key, str) and name != key:
+                    errors.append(FieldError(loc + (name,), "nom de clé invalide (demi-paire de substitution)"))
+                    continue
+                stack.append((loc + (name,), item))
+        elif isinstance(value, (list, tuple)):
+            stack += [(loc + (i,), item) for i, item in enumerate(value)]
+    return sorted(errors, key=lambda e: str(e.loc))
+
+
+def _unencodable(text: str) -> str | None:
+    """The first character of ``text`` that UTF-8 cannot encode (a lone surrogate), or None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return text[exc.start]
+    return None
 
 
 def check_ratings(
@@ -79,9 +114,15 @@ def raw_rating_errors(data: Mapping, framework: Framework | None) -> list[FieldE
 def check_references(
     entry: EntryBase, others: Mapping[str, EntryBase]
 ) -> list[FieldError]:
-    """``about``, ``corrects`` and ``updates`` point to entries of the same learner."""
+    """``about``, ``corrects`` and ``updates`` point to entries of the same learner,
+    that the entry's writer may name (:func:`livret.store.visibility.reference_refusal`).
+
+    A new entry gets only the entries its writer sees as ``others``
+    (:func:`livret.store.visibility.nameable`), so a ``staff`` id is refused
+    in the same words as an unknown one.
+    """
     errors: list[FieldError] = []
-    for key in ("about", "corrects", "updates"):
+    for key in REFERENCE_KEYS:
         target_id = getattr(entry, key, None)
         if target_id is None:
             continue
@@ -89,8 +130,9 @@ def check_references(
             errors.append(FieldError((key,), "une entrée ne peut pas se désigner elle-même"))
             continue
         target = others.get(target_id)
-        if target is None:
-            errors.append(FieldError((key,), f"aucune entrée {target_id} chez cet·te apprenant·e"))
+        refusal = reference_refusal(key, target_id, target, role=entry.role, author=entry.author)
+        if refusal is not None:
+            errors.append(FieldError((key,), refusal))
         elif key in ("corrects", "updates") and target.type != entry.type:
             errors.append(
                 FieldError((key,), f"l'entrée {target_id} est de type « {target.type} », "
@@ -108,12 +150,6 @@ def check_attachments(entry: EntryBase, files: Iterable[str]) -> list[FieldError
     ]
 
 
-def check_dates(entry: EntryBase) -> list[FieldError]:
-    if entry.date > entry.recorded + DATE_SLACK:
-        return [FieldError(("date",), "date postérieure à l'enregistrement : une entrée décrit ce qui a eu lieu")]
-    return []
-
-
 def check_entry(
     entry: EntryBase,
     *,
@@ -121,10 +157,14 @@ def check_entry(
     others: Mapping[str, EntryBase],
     files: Iterable[str],
 ) -> list[FieldError]:
-    """Every context rule for one entry."""
+    """Every context rule for one entry.
+
+    Dates are not here: their range depends on the learner's programme and
+    on the day, refused on write and only warned about in files
+    (:mod:`livret.store.date_range`).
+    """
     return (
         check_competencies(entry, framework)
         + check_references(entry, others)
         + check_attachments(entry, files)
-        + check_dates(entry)
     )

@@ -13,10 +13,11 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from ulid import ULID
 
-from . import atomic
+from . import atomic, nofollow
+from .date_range import calendar_day, check_date_window, date_window
 from .errors import FieldError, InvalidInput, from_validation_error
 from .history import HistoryError
-from .records import PROFILE_FILE, LearnerRecord, StoredEntry, StoreError
+from .records import FRAMEWORKS_DIR, PROFILE_FILE, LearnerRecord, StoredEntry, StoreError
 from .schema import (
     ENTRY_ADAPTER,
     ENTRY_TYPES,
@@ -26,8 +27,9 @@ from .schema import (
     LearnerProfile,
     entry_to_data,
 )
-from .validation import check_entry, raw_rating_errors, reserved_key_errors
-from .yamlio import render_front_matter
+from .validation import check_entry, raw_rating_errors, reserved_key_errors, unencodable_errors
+from .visibility import nameable
+from .yamlio import dump_yaml, render_front_matter
 
 log = logging.getLogger("livret.store")
 
@@ -36,10 +38,12 @@ log = logging.getLogger("livret.store")
 class Commit:
     """A write that reached the store (and its git history, when it has one)."""
 
-    learner_id: str
+    learner_id: str | None  # None for a write outside learners' folders (a framework...)
     paths: tuple[str, ...]  # relative to the store root
     author: str
     message: str
+    #: The git commit, None when the store has no history.
+    commit_id: str | None = None
 
 
 #: What upper layers register in ``Store.after_commit``.
@@ -61,7 +65,9 @@ class EntryWriter:
         for hook in list(self.after_commit):
             try:
                 hook(commit)
-            except Exception:  # noqa: BLE001 - a hook's failure is logged, the write stands
+            except StoreError:
+                raise  # a witness that cannot record (the seal's journal): the write is answered as failed
+            except Exception:  # noqa: BLE001 - a follower's failure (a rebuild...) is logged, the write stands
                 log.exception("après écriture : %s a échoué (%s)", getattr(hook, "__qualname__", hook),
                               commit.learner_id)
 
@@ -80,7 +86,7 @@ class EntryWriter:
         """Validate user fields as a new entry (server keys added); raise InvalidInput."""
         errors = [FieldError((k,), "défini par le serveur : ne pas le fournir")
                   for k in SERVER_KEYS if k in fields]
-        errors += reserved_key_errors(fields)
+        errors += reserved_key_errors(fields) + unencodable_errors(fields, body)
         if not isinstance(body, str):
             errors.append(FieldError(("body",), "texte attendu"))
         elif len(body) > MAX_BODY:
@@ -90,7 +96,10 @@ class EntryWriter:
         settings = self.settings()
         now = now or _now(settings.timezone)
         data = dict(fields)
-        data["attachments"] = list(data.get("attachments") or []) + list(attachments)
+        given = data.get("attachments")
+        if given is not None and not isinstance(given, list):
+            raise InvalidInput([FieldError(("attachments",), "liste de fichiers attendue (files/<nom>)")])
+        data["attachments"] = list(given or []) + list(attachments)
         if not data["attachments"]:
             del data["attachments"]
         data.update(id=str(ULID()), recorded=now.isoformat(), author=author, role=role)
@@ -106,9 +115,13 @@ class EntryWriter:
             seen = {e.loc for e in errors}
             errors += [e for e in raw_rating_errors(data, record.framework) if e.loc not in seen]
             raise InvalidInput(errors) from None
-        others = {e.id: e.meta for e in record.entries}
+        # Only what the writer sees may be named: a staff entry is an unknown id to a learner.
+        others = nameable({e.id: e.meta for e in record.entries}, role)
         files = set(record.files) | set(attachments)
         errors = check_entry(entry, framework=record.framework, others=others, files=files)
+        # One range for every date, from the learner's programme; "today" is the organisation's.
+        window = date_window(record.profile, settings.dates, calendar_day(now, settings.timezone))
+        errors += check_date_window(entry, window, settings.timezone)
         if errors:
             raise InvalidInput(errors)
         return entry
@@ -135,6 +148,7 @@ class EntryWriter:
             learner_id, fields, body, author=author, role=role, now=now,
             attachments=[p for p, _ in planned], record=record,
         )
+        self.writable_folder(learner_id, "entries", *(["files"] if planned else []))
         text = render_front_matter(entry_to_data(prepared), body)
         for _ in range(5):
             name = f"{prepared.date.date().isoformat()}-{prepared.type}-{prepared.id[-8:].lower()}.md"
@@ -168,13 +182,13 @@ class EntryWriter:
         (a full disk...), remove them: all or nothing.  Then tell the after-commit hooks."""
         rel_paths = [p.relative_to(self.root).as_posix() for p in written]
         try:
-            self.history.commit_grouped(rel_paths, author=author, message=message)
+            commit_id = self.history.commit_grouped(rel_paths, author=author, message=message)
         except HistoryError as exc:
             self._undo(written)
             with self.history.lock():
                 self.history.git("reset", "-q", "--", *rel_paths, check=False)  # unstage what git add staged
             raise StoreError(history_message(exc)) from None
-        self._witnessed(Commit(learner_id, tuple(rel_paths), author, message))
+        self._witnessed(Commit(learner_id, tuple(rel_paths), author, message, commit_id))
 
     def _undo(self, written: Iterable[Path]) -> None:
         for p in written:
@@ -197,10 +211,39 @@ class EntryWriter:
             except OSError as exc:
                 raise StoreError(os_message(exc)) from None
             rel = path.relative_to(self.root).as_posix()
-            self.history.commit([rel], author=author, message=message)
+            commit_id = self.history.commit([rel], author=author, message=message)
         with self._cache_lock:
             self._cache.pop(path, None)
-        self._witnessed(Commit(profile.id, (rel,), author, message))
+        self._witnessed(Commit(profile.id, (rel,), author, message, commit_id))
+
+    def write_framework(self, framework_id: str, data: dict, *, author: str, message: str,
+                        force: bool = False) -> Path:
+        """Write ``_frameworks/<id>.yml`` atomically (YAML from ``data``) and commit it, witnessed like every write.
+
+        Refuses to replace an existing framework unless ``force``; raises
+        :class:`StoreError` with a French message.
+        """
+        path = self.root / FRAMEWORKS_DIR / f"{framework_id}.yml"
+        text = dump_yaml(data).encode("utf-8")
+        rel = path.relative_to(self.root).as_posix()
+        with self.history.writing(), self.history.lock():
+            try:
+                if force and path.is_file() and path.read_bytes() == text:
+                    return path  # the same framework: nothing to write, nothing to commit
+                if force:
+                    atomic.replace(path, text)
+                else:
+                    atomic.create_new(path, text)
+            except FileExistsError:
+                raise StoreError(f"le référentiel {framework_id} existe déjà ({rel}) : "
+                                 "choisissez un autre --id ou ajoutez --force pour le remplacer") from None
+            except OSError as exc:
+                raise StoreError(f"écriture impossible de {rel} : {exc.strerror}") from None
+            commit_id = self.history.commit([rel], author=author, message=message)
+            with self._cache_lock:
+                self._cache.pop(path, None)
+            self._witnessed(Commit(None, (rel,), author, message, commit_id))
+        return path
 
     def recover(self) -> list[str]:
         """Commit entry and attachment files a crash left written but not committed.
@@ -215,12 +258,15 @@ class EntryWriter:
         with self.history.writing(exclusive=True), self.history.lock():
             self.history.clear_stale_locks()
             for rel in self.history.untracked():
-                if not (self.root / rel).exists():  # staged, then removed by a failed write
+                kind = nofollow.kind(self.root, rel)
+                if kind is None:  # staged, then removed by a failed write
                     self.history.git("reset", "-q", "--", rel, check=False)
                     continue
                 parts = rel.split("/")
                 if len(parts) != 3 or parts[1] not in ("entries", "files") or parts[2].startswith("."):
                     continue
+                if kind != nofollow.FILE:
+                    continue  # a link is never livret's: ``check`` reports it, nothing commits it
                 author = "livret"
                 if parts[1] == "entries":
                     entry, _, _, probs = self._parse_entry(self.root / rel)
@@ -228,23 +274,37 @@ class EntryWriter:
                         continue
                     author = entry.author
                 message = f"{parts[0]} : reprise après interruption ({rel})"
-                self.history.commit([rel], author=author, message=message)
-                recovered.append((parts[0], rel, author, message))
+                commit_id = self.history.commit([rel], author=author, message=message)
+                recovered.append(Commit(parts[0], (rel,), author, message, commit_id))
         atomic.clean_temporary(self.root)
-        for learner_id, rel, author, message in recovered:
-            self._witnessed(Commit(learner_id, (rel,), author, message))
-        return [rel for _, rel, _, _ in recovered]
+        for commit in recovered:
+            self._witnessed(commit)
+        return [commit.paths[0] for commit in recovered]
 
+
+
+def storage_cause(exc: OSError, place: str = "le dépôt des portfolios") -> str | None:
+    """What a failed write says about the disk, in French (« disque plein », « <place> est en
+    lecture seule »); None when it is not a disk condition (a bug, a bad path...).
+
+    One mapping for every layer: the store's writes, the instance database, the build.
+    """
+    import errno
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "disque plein"
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"{place} est en lecture seule"
+    if exc.errno == errno.EIO:
+        return f"erreur d'entrée-sortie du disque ({place})"
+    return None
 
 
 def os_message(exc: OSError) -> str:
-    import errno
-
-    if exc.errno == errno.ENOSPC:
-        return "disque plein : l'entrée n'a pas été enregistrée, rien n'a été modifié"
-    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return "le dépôt des portfolios est en lecture seule : l'entrée n'a pas été enregistrée"
-    return f"écriture impossible ({exc.strerror}) : l'entrée n'a pas été enregistrée"
+    cause = storage_cause(exc) or f"écriture impossible ({exc.strerror})"
+    if cause == "disque plein":
+        return f"{cause} : l'entrée n'a pas été enregistrée, rien n'a été modifié"
+    return f"{cause} : l'entrée n'a pas été enregistrée"
 
 
 def history_message(exc: HistoryError) -> str:

@@ -9,6 +9,14 @@ times are therefore always strings, and the schema parses them.
 
 Every loaded document also yields a map from key paths to line numbers, so
 that a problem found by the schema can be reported as ``path:line: message``.
+
+Hostile input is bounded before it costs anything: a document longer than
+:data:`MAX_YAML_CHARS` is refused unread, and so is any alias (``*name``,
+which repeats an anchored ``&name`` value): nothing livret writes or
+documents uses them, and ten lines of nested aliases expand to billions of
+values (or, pointing at themselves, to an endless one).  libyaml itself
+refuses nesting deeper than 1,000 levels, and the walks below are loops,
+not recursion.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from typing import Any
 import yaml
 
 __all__ = [
+    "MAX_YAML_CHARS",
     "FrontMatterError",
     "Document",
     "load_yaml",
@@ -37,7 +46,14 @@ class CoreLoader(_FastSafeLoader):  # type: ignore[misc,valid-type]
 
 
 class CoreDumper(yaml.SafeDumper):
-    """SafeDumper matching :class:`CoreLoader` (no timestamps, no sexagesimals)."""
+    """SafeDumper matching :class:`CoreLoader` (no timestamps, no sexagesimals, no aliases)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # a value used twice is written twice: the reader refuses aliases
+
+
+#: The longest YAML document read (a front matter, a framework, the organisation file).
+MAX_YAML_CHARS = 1_000_000
 
 
 def _core_resolvers(cls: type) -> None:
@@ -132,56 +148,65 @@ class Document:
 
 
 def _line_map(node: yaml.Node, offset: int) -> dict[tuple[Any, ...], int]:
+    """The line of every key path; raise FrontMatterError for an alias or a duplicate key.
+
+    One loop over the composed nodes, visiting each node once: the composer
+    gives an alias the very node of its anchor, so a node met twice is an
+    alias, refused before anything expands it.
+    """
     lines: dict[tuple[Any, ...], int] = {(): node.start_mark.line + 1 + offset}
-
-    def walk(n: yaml.Node, path: tuple[Any, ...]) -> None:
+    errors: list[FrontMatterError] = []
+    seen: set[int] = {id(node)}
+    stack: list[tuple[yaml.Node, tuple[Any, ...]]] = [(node, ())]
+    while stack:
+        n, path = stack.pop()
         if isinstance(n, yaml.MappingNode):
+            keys: set[str] = set()
+            children = []
             for key, value in n.value:
+                line = key.start_mark.line + 1 + offset
                 if isinstance(key, yaml.ScalarNode):
-                    sub = path + (key.value,)
-                    lines[sub] = key.start_mark.line + 1 + offset
-                    walk(value, sub)
+                    if key.value in keys:
+                        errors.append(FrontMatterError(f"clé « {key.value} » en double", line))
+                    keys.add(key.value)
+                    children.append((value, path + (key.value,), line))
+                else:
+                    children.append((key, path, line))
+                    children.append((value, path, line))
         elif isinstance(n, yaml.SequenceNode):
-            for i, item in enumerate(n.value):
-                sub = path + (i,)
-                lines[sub] = item.start_mark.line + 1 + offset
-                walk(item, sub)
-
-    walk(node, ())
+            children = [(item, path + (i,), item.start_mark.line + 1 + offset) for i, item in enumerate(n.value)]
+        else:
+            continue
+        for child, sub, line in children:
+            if id(child) in seen:
+                # (an alias's node is its anchor's, marked where the anchor is: name the list that holds it)
+                where = line if isinstance(n, yaml.MappingNode) else lines[path]
+                errors.append(FrontMatterError("alias YAML (*nom) refusé : écrivez la valeur elle-même à cet endroit",
+                                               where))
+                continue
+            seen.add(id(child))
+            lines.setdefault(sub, line)
+            stack.append((child, sub))
+    if errors:
+        raise min(errors, key=lambda e: e.line or 0)  # the first in the file
     return lines
 
 
-def _duplicate_keys(node: yaml.Node, offset: int) -> list[FrontMatterError]:
-    found = []
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode):
-                if key.value in seen:
-                    found.append(
-                        FrontMatterError(
-                            f"clé « {key.value} » en double", key.start_mark.line + 1 + offset
-                        )
-                    )
-                seen.add(key.value)
-            found.extend(_duplicate_keys(value, offset))
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            found.extend(_duplicate_keys(item, offset))
-    return found
-
-
 def load_yaml(text: str, *, line_offset: int = 0) -> Document:
-    """Parse one YAML mapping; raise :class:`FrontMatterError` with a line number."""
+    """Parse one YAML mapping; raise :class:`FrontMatterError` with a line number.
+
+    Refused unread beyond :data:`MAX_YAML_CHARS`; aliases are refused (see the module).
+    """
+    if len(text) > MAX_YAML_CHARS:
+        raise FrontMatterError(f"YAML trop long (plus de {MAX_YAML_CHARS:,} caractères)".replace(",", "\u202f"),
+                               1 + line_offset)
     try:
         loader = CoreLoader(text)
         try:
             node = loader.get_single_node()  # parse once: lines and data come from the same nodes
             if node is None:
                 return Document({}, lines={(): 1 + line_offset})
-            duplicates = _duplicate_keys(node, line_offset)
-            if duplicates:
-                raise duplicates[0]
+            lines = _line_map(node, line_offset)  # refuses aliases and duplicate keys first
             data = loader.construct_document(node)
         finally:
             loader.dispose()
@@ -200,8 +225,8 @@ def load_yaml(text: str, *, line_offset: int = 0) -> Document:
         )
     for key in data:
         if not isinstance(key, str):
-            raise FrontMatterError(f"clé non textuelle : {key!r}", _line_map(node, line_offset).get(()))
-    return Document(data, lines=_line_map(node, line_offset))
+            raise FrontMatterError(f"clé non textuelle : {key!r}"[:200], lines.get(()))
+    return Document(data, lines=lines)
 
 
 _BOUNDARY = re.compile(r"^---[ \t]*$")

@@ -22,13 +22,16 @@ Conventions (documented in docs/format.md):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ..store import LearnerRecord, StoredEntry
+from ..store.french_dates import MONTHS, fr_date  # noqa: F401 - re-exported for the views
 from ..store.schema import ALERT_CATEGORIES, SEVERITIES, Framework, LearnerProfile, Organisation, Thresholds
+from ..store.visibility import hidden_references, visible_ids
 
 CONTACT_TYPES = ("meeting", "feedback", "positioning", "assessment")
 LEVEL_SOURCES = {
@@ -55,24 +58,28 @@ def effective(entries: Iterable[StoredEntry]) -> list[StoredEntry]:
 
 
 def for_audience(entries: Iterable[StoredEntry], audience: str) -> list[StoredEntry]:
-    """``shared`` drops every ``staff`` entry; ``staff`` keeps everything.
+    """What ``audience`` sees: ``staff`` keeps everything; ``shared`` drops every ``staff`` entry.
 
-    ``shared`` also drops every version that a ``staff`` entry corrects,
-    directly or further down the chain: a tutor who moves a text to the
-    staff view by a correction withdraws its earlier versions from the
-    shared view too (they would otherwise show again, uncorrected).
+    ``shared`` also drops every version that a ``staff`` entry corrects (see
+    :func:`livret.store.visibility.visible_ids`), and every entry it keeps
+    loses its references (``about``, ``corrects``, ``updates``) to an entry
+    it drops: a shared output (site, API, export, pack) never names a staff
+    entry, not even by its id.
     """
     entries = list(entries)
     if audience == "staff":
         return entries
-    by_id = {e.id: e for e in entries}
-    withdrawn: set[str] = set()
-    for e in entries:
-        current = e if e.visibility == "staff" else None
-        while current is not None and current.meta.corrects and current.meta.corrects not in withdrawn:
-            withdrawn.add(current.meta.corrects)
-            current = by_id.get(current.meta.corrects)
-    return [e for e in entries if e.visibility == "shared" and e.id not in withdrawn]
+    visible = visible_ids((e.meta for e in entries), audience)
+    return [without_hidden_references(e, visible) for e in entries if e.id in visible]
+
+
+def without_hidden_references(entry: StoredEntry, visible: Container[str]) -> StoredEntry:
+    """``entry`` without its references to entries outside ``visible``: a copy (the store's is
+    untouched), or ``entry`` itself when it names none."""
+    hidden = hidden_references(entry.meta, visible)
+    if not hidden:
+        return entry
+    return dataclasses.replace(entry, meta=entry.meta.model_copy(update=dict.fromkeys(hidden)))
 
 
 def corrections_of(entries: Sequence[StoredEntry], entry_id: str) -> list[StoredEntry]:
@@ -535,16 +542,7 @@ def summary(record: LearnerRecord, settings: Organisation, today: dt.date, audie
 # French formatting helpers shared by every view
 # --------------------------------------------------------------------------
 
-MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-          "septembre", "octobre", "novembre", "décembre"]
-
-
-def fr_date(value: dt.date | dt.datetime | None) -> str:
-    if value is None:
-        return "—"
-    day = _day(value)
-    d = "1er" if day.day == 1 else str(day.day)
-    return f"{d} {MONTHS[day.month - 1]} {day.year}"
+# MONTHS and fr_date live in livret.store.french_dates (imported above): one French date format for every layer.
 
 
 def fr_datetime(value: dt.datetime) -> str:

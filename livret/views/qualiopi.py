@@ -1,26 +1,44 @@
-"""Qualiopi follow-up report: what a tutoring record proves, per learner and per cohort.
+"""Qualiopi follow-up report: what a tutoring record shows, per learner and per cohort.
 
-Qualiopi's criterion 3 asks a training organisation to prove, learner by
-learner, that it positioned (indicator 8), followed up (10), assessed (11),
-kept engaged (12) and, for work-study, coordinated with the company (13).
-An auditor reads the record, not the intentions: a follow-up with no dated,
-attributed trace counts as absent.  So each indicator here gets a status,
-``conforme`` or ``à compléter``, the French reasons behind it (what is
-missing first) and the entries that prove it, for the auditor to open.
+Qualiopi asks a training organisation to prove, learner by learner, that it
+positioned the learner at entry (indicator 8, criterion 2), followed up (10),
+assessed (11), kept engaged (12) and, for work-study, coordinated with the
+company (13) — indicators 10 to 13 are criterion 3.  An auditor reads the
+record, not the intentions: a follow-up with no dated, attributed trace
+counts as absent.
 
-Every figure comes from :mod:`livret.views.progress`, so the report, the dashboard
-and the portfolio agree.  Everything here is a pure function of the
-learner's record, the organisation's thresholds and ``today`` — except
-:func:`store_reports`, the one reader of the store.
+Only the certifying body rules on conformity.  livret says what it can
+know: whether the proof is present and whether the organisation's own rule
+(its thresholds in ``_organisation.yml``) is met.  Each indicator gets one
+of three statuses:
+
+- ``règle de l'organisme respectée`` (:data:`RULE_MET`): the proofs are
+  there and every figure is within the organisation's rule;
+- ``écart à justifier`` (:data:`TO_JUSTIFY`): the proofs are there but a
+  figure is past the rule (a late positioning, a gap between contacts
+  longer than the threshold): a past fact, to be explained, not completed;
+- ``à compléter`` (:data:`TO_COMPLETE`): a proof is missing or something is
+  due now (no meeting, no contact for too long, an alert without follow-up…).
+
+Each indicator is computed in three pure steps: its *facts* (numbers and
+dates from :mod:`livret.views.progress`, so that the report, the dashboard
+and the portfolio agree), the *figures* shown (formatted from those facts
+only) and the *findings* that give the status (derived from those same
+facts only, one function per indicator: ``positioning_findings``…).  So a
+status never contradicts a figure beside it.  Everything here is a pure
+function of the learner's record, the organisation's settings and
+``today`` — except :func:`store_reports`, the one reader of the store.
 
 Rules (documented in docs/audit.md):
 
-- **8 positioning**: a positioning entry within ``positioning_days`` of the
-  training's start (before the start counts too).
-- **10 follow-up**: at least one follow-up meeting and, for a learner in
-  training, a last contact no older than ``no_contact_days``.  The longest
-  interval between contacts is shown, not judged: organisations close in
-  summer, and a past gap cannot be completed anyway.
+- **8 positioning**: a positioning, dated from the earliest day the
+  organisation admits for an entry (``dates.before_start_days`` before the
+  start) to today, with at least one competency positioned; past
+  ``positioning_days`` after the start it is an *écart à justifier*.
+- **10 follow-up**: at least one meeting and, for a learner in training, a
+  last contact no older than ``no_contact_days`` (else *à compléter*); a
+  longest interval between contacts over ``no_contact_days`` is an *écart à
+  justifier* (a summer closure is explained, it cannot be completed).
 - **11 assessment**: at least one assessment; once the training is over
   (status ``termine``), every competency of the framework assessed.
 - **12 engagement**: no open alert left without follow-up past
@@ -33,18 +51,42 @@ Rules (documented in docs/audit.md):
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ..store import LearnerRecord, Store, StoredEntry
-from ..store.schema import MODALITIES, PLAN_STATUSES, TYPE_LABELS, LearnerProfile, Organisation, Thresholds
+from ..store.date_range import date_window
+from ..store.schema import (
+    LEARNER_STATUSES,
+    MODALITIES,
+    PLAN_STATUSES,
+    TYPE_LABELS,
+    LearnerProfile,
+    Organisation,
+    Thresholds,
+)
 from . import progress as pg
+from .spreadsheet import csv_text
 
-CONFORME = "conforme"
-A_COMPLETER = "à compléter"
+RULE_MET = "règle de l'organisme respectée"
+TO_JUSTIFY = "écart à justifier"
+TO_COMPLETE = "à compléter"
+#: From the best to the worst: an indicator (a learner, a cohort line) takes its worst finding's.
+STATUSES = (RULE_MET, TO_JUSTIFY, TO_COMPLETE)
+
+#: A learner's (or a page's) one-line verdict, from its worst status.
+OVERALL = {
+    RULE_MET: "règle de l'organisme respectée sur tous les indicateurs",
+    TO_JUSTIFY: "des écarts à la règle de l'organisme sont à justifier",
+    TO_COMPLETE: "des éléments sont à compléter",
+}
+#: What the statuses mean, said once wherever the report is shown (docs/audit.md).
+DISCLAIMER = ("Seul l'organisme certificateur se prononce sur la conformité. Ce rapport dit si la preuve est "
+              "présente et si la règle que l'organisme s'est fixée (délais et seuils de _organisation.yml) "
+              "est respectée : « règle de l'organisme respectée », « écart à justifier » (la preuve est là, "
+              "un chiffre dépasse la règle), « à compléter » (une preuve manque ou une action est due).")
+
 
 TITLES = {
     8: "Positionnement à l'entrée",
@@ -53,6 +95,13 @@ TITLES = {
     12: "Engagement et prévention des ruptures",
     13: "Coordination avec l'entreprise (alternance)",
 }
+#: The Qualiopi criterion of each indicator.
+CRITERIA = {8: 2, 10: 3, 11: 3, 12: 3, 13: 3}
+
+
+def worst(statuses: Iterable[str]) -> str:
+    """The worst of some statuses (:data:`RULE_MET` for none)."""
+    return max(statuses, key=STATUSES.index, default=RULE_MET)
 
 
 @dataclass(frozen=True)
@@ -71,20 +120,39 @@ class Proof:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """One French sentence about an indicator, and the status it gives it."""
+
+    status: str  # one of STATUSES: RULE_MET for what is fine
+    text: str
+
+
+@dataclass(frozen=True)
 class Indicator:
     number: int
-    status: str  # CONFORME or A_COMPLETER
-    reasons: tuple[str, ...]  # French, what is missing first
+    findings: tuple[Finding, ...]  # what needs doing first
     figures: tuple[tuple[str, str], ...]  # (French label, value as shown)
     proofs: tuple[Proof, ...]
+
+    @property
+    def status(self) -> str:
+        return worst(f.status for f in self.findings)
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return tuple(f.text for f in self.findings)
 
     @property
     def title(self) -> str:
         return TITLES[self.number]
 
     @property
+    def criterion(self) -> int:
+        return CRITERIA[self.number]
+
+    @property
     def ok(self) -> bool:
-        return self.status == CONFORME
+        return self.status == RULE_MET
 
 
 @dataclass
@@ -97,8 +165,13 @@ class LearnerReport:
     indicators: list[Indicator]
 
     @property
+    def overall(self) -> str:
+        """The worst status of the learner's indicators."""
+        return worst(i.status for i in self.indicators)
+
+    @property
     def ok(self) -> bool:
-        return all(i.ok for i in self.indicators)
+        return self.overall == RULE_MET
 
     def indicator(self, number: int) -> Indicator | None:
         return next((i for i in self.indicators if i.number == number), None)
@@ -111,14 +184,21 @@ def _proofs(entries: Iterable[StoredEntry]) -> tuple[Proof, ...]:
     return tuple(seen.values())
 
 
-def _indicator(number: int, problems: list[str], fine: list[str], figures: list[tuple[str, str]],
+def _indicator(number: int, findings: Iterable[Finding], figures: Iterable[tuple[str, str]],
                proofs: Iterable[StoredEntry]) -> Indicator:
-    status = A_COMPLETER if problems else CONFORME
-    return Indicator(number, status, tuple(problems + fine), tuple(figures), _proofs(proofs))
+    ordered = sorted(findings, key=lambda f: -STATUSES.index(f.status))  # stable: what needs doing first
+    return Indicator(number, tuple(ordered), tuple(figures), _proofs(proofs))
 
 
 def _days(n: int) -> str:
     return f"{n} jour" if abs(n) <= 1 else f"{n} jours"
+
+
+def _relative(days: int) -> str:
+    """``3 jours après le début`` / ``10 jours avant le début`` / ``le jour du début``."""
+    if days == 0:
+        return "le jour du début"
+    return f"{_days(abs(days))} {'après' if days > 0 else 'avant'} le début"
 
 
 def _of_type(entries: Iterable[StoredEntry], type_: str) -> list[StoredEntry]:
@@ -126,42 +206,101 @@ def _of_type(entries: Iterable[StoredEntry], type_: str) -> list[StoredEntry]:
                   key=lambda e: (e.meta.date, e.meta.recorded, e.id))
 
 
+def _learner_status(status: str) -> str:
+    return LEARNER_STATUSES.get(status, status)
+
+
 # --------------------------------------------------------------------------
-# The indicators
+# Indicator 8: positioning at entry (criterion 2)
 # --------------------------------------------------------------------------
 
 
-def positioning(profile: LearnerProfile, entries: Sequence[StoredEntry], thresholds: Thresholds,
+@dataclass(frozen=True)
+class PositioningFacts:
+    start: dt.date
+    allowed_days: int  # the organisation's rule: positioning within this many days of the start
+    earliest: dt.date  # the earliest day an entry may be dated (date range of the store)
+    latest: dt.date  # and the latest: never after today
+    first: dt.date | None  # the first positioning dated within [earliest, latest]
+    competencies: int  # competencies positioned by the positionings within that range
+    outside: tuple[dt.date, ...] = ()  # positionings dated outside that range
+    today: dt.date | None = None
+
+    @property
+    def delay(self) -> int | None:
+        return None if self.first is None else (self.first - self.start).days
+
+    @property
+    def limit(self) -> dt.date:
+        return self.start + dt.timedelta(days=self.allowed_days)
+
+
+def positioning_facts(profile: LearnerProfile, entries: Sequence[StoredEntry], settings: Organisation,
+                      today: dt.date) -> tuple[PositioningFacts, list[StoredEntry]]:
+    """The facts of indicator 8, and the positionings that prove it."""
+    window = date_window(profile, settings.dates, today)
+    done = _of_type(entries, "positioning")
+    inside = [e for e in done if window.first <= e.meta.date.date() <= window.last]
+    outside = tuple(e.meta.date.date() for e in done if e not in inside)
+    codes = {c.code for e in inside for c in e.meta.competencies}
+    facts = PositioningFacts(profile.start, settings.thresholds.positioning_days, window.first, window.last,
+                             inside[0].meta.date.date() if inside else None, len(codes), outside, today)
+    return facts, inside
+
+
+def positioning_figures(f: PositioningFacts) -> list[tuple[str, str]]:
+    shown = pg.fr_date(f.first) if f.first else (
+        "; ".join(f"{pg.fr_date(d)} (hors de la période admise)" for d in f.outside) or "—")
+    return [
+        ("Début de la formation", pg.fr_date(f.start)),
+        ("Délai fixé", f"{_days(f.allowed_days)} après le début (au plus tard le {pg.fr_date(f.limit)})"),
+        ("Positionnement admis à partir du", pg.fr_date(f.earliest)),
+        ("Positionnement", shown),
+        ("Délai constaté", _relative(f.delay) if f.delay is not None else "—"),
+        ("Compétences positionnées", str(f.competencies)),
+    ]
+
+
+def positioning_findings(f: PositioningFacts) -> list[Finding]:
+    """Indicator 8's status, from its figures only."""
+    out: list[Finding] = []
+    if f.first is None:
+        if f.outside:
+            dates = ", ".join(pg.fr_date(d) for d in f.outside)
+            out.append(Finding(TO_COMPLETE, f"Positionnement daté du {dates}, hors de la période admise "
+                                            f"(du {pg.fr_date(f.earliest)} au {pg.fr_date(f.latest)}) : "
+                                            "corriger sa date par une entrée de correction."))
+        else:
+            late = f.today is not None and f.today > f.limit
+            when = "aurait dû être réalisé" if late else "à réaliser"
+            out.append(Finding(TO_COMPLETE, f"Aucun positionnement initial enregistré ({when} "
+                                            f"avant le {pg.fr_date(f.limit)})."))
+        return out
+    done = f"Positionnement initial réalisé le {pg.fr_date(f.first)}"
+    delay = f.delay or 0
+    if f.competencies == 0:
+        out.append(Finding(TO_COMPLETE, f"{done} sans niveau initial d'aucune compétence : "
+                                        "positionner les compétences du référentiel."))
+    if delay > f.allowed_days:
+        out.append(Finding(TO_JUSTIFY, f"{done}, {_days(delay)} après le début de la formation "
+                                       f"(délai fixé : {_days(f.allowed_days)}) : joindre la justification du retard."))
+    elif delay < 0:
+        out.append(Finding(RULE_MET, f"{done}, avant l'entrée en formation."))
+    else:
+        out.append(Finding(RULE_MET, f"{done}, {_days(delay)} après le début de la formation."))
+    return out
+
+
+def positioning(profile: LearnerProfile, entries: Sequence[StoredEntry], settings: Organisation,
                 today: dt.date) -> Indicator:
     """Indicator 8: initial positioning done, and when."""
-    done = _of_type(entries, "positioning")
-    limit = profile.start + dt.timedelta(days=thresholds.positioning_days)
-    problems: list[str] = []
-    fine: list[str] = []
-    figures = [("Début de la formation", pg.fr_date(profile.start)),
-               ("Délai fixé", _days(thresholds.positioning_days))]
-    if not done:
-        when = "aurait dû être réalisé" if today > limit else "à réaliser"
-        problems.append(f"Aucun positionnement initial enregistré ({when} avant le {pg.fr_date(limit)}).")
-        figures.append(("Positionnement", "—"))
-    else:
-        first = done[0]
-        delay = (first.meta.date.date() - profile.start).days
-        codes = {c.code for e in done for c in e.meta.competencies}
-        figures += [("Positionnement", pg.fr_date(first.meta.date)), ("Délai constaté", _days(delay)),
-                    ("Compétences positionnées", str(len(codes)))]
-        if delay > thresholds.positioning_days:
-            problems.append(
-                f"Positionnement initial réalisé le {pg.fr_date(first.meta.date)}, {_days(delay)} après le "
-                f"début de la formation (délai fixé : {_days(thresholds.positioning_days)}) : "
-                "joindre la justification du retard.")
-        elif delay < 0:
-            fine.append(f"Positionnement initial réalisé le {pg.fr_date(first.meta.date)}, "
-                        "avant l'entrée en formation.")
-        else:
-            fine.append(f"Positionnement initial réalisé le {pg.fr_date(first.meta.date)}, "
-                        f"{_days(delay)} après le début de la formation.")
-    return _indicator(8, problems, fine, figures, done)
+    facts, proofs = positioning_facts(profile, entries, settings, today)
+    return _indicator(8, positioning_findings(facts), positioning_figures(facts), proofs)
+
+
+# --------------------------------------------------------------------------
+# Indicator 10: follow-up
+# --------------------------------------------------------------------------
 
 
 def modality_mix(by_modality: dict[str, int]) -> str:
@@ -170,134 +309,295 @@ def modality_mix(by_modality: dict[str, int]) -> str:
     return " / ".join(parts) or "—"
 
 
+@dataclass(frozen=True)
+class FollowupFacts:
+    threshold: int  # the organisation's rule: no contact for more than this many days
+    contacts: int
+    meetings: int
+    minutes: int = 0
+    by_modality: dict[str, int] = field(default_factory=dict)
+    average_gap: float | None = None
+    longest_gap: pg.Gap | None = None
+    last_contact: dt.date | None = None
+    in_training: bool = False
+    #: For a learner in training: days since the last contact (since the start without any).
+    silent_days: int | None = None
+
+
+def followup_facts(profile: LearnerProfile, entries: Sequence[StoredEntry], thresholds: Thresholds,
+                   today: dt.date) -> tuple[FollowupFacts, list[StoredEntry]]:
+    fu = pg.followup(entries, today)
+    in_training = profile.status == "en-cours" and profile.start <= today
+    silent = (today - (fu.last_contact or profile.start)).days if in_training else None
+    facts = FollowupFacts(thresholds.no_contact_days, len(fu.contacts), fu.count, fu.total_minutes,
+                          dict(fu.by_modality), fu.average_gap_days, fu.longest_gap, fu.last_contact,
+                          in_training, silent)
+    return facts, fu.contacts
+
+
+def followup_figures(f: FollowupFacts) -> list[tuple[str, str]]:
+    gap = f.longest_gap
+    if f.silent_days is None:
+        silent = "— (hors période de formation)"
+    else:
+        silent = _days(f.silent_days) + ("" if f.last_contact else " (depuis le début de la formation)")
+    return [
+        ("Contacts de suivi", str(f.contacts)),
+        ("Entretiens", str(f.meetings)),
+        ("Durée des entretiens", pg.duration(f.minutes) if f.meetings else "—"),
+        ("Modalités", modality_mix(f.by_modality)),
+        ("Intervalle moyen", f"{f.average_gap:.1f} jours".replace(".", ",") if f.average_gap is not None else "—"),
+        ("Intervalle le plus long", f"{_days(gap.days)} (du {pg.fr_date(gap.start)} au {pg.fr_date(gap.end)})"
+         if gap else "—"),
+        ("Dernier contact", pg.fr_date(f.last_contact)),
+        ("Jours sans contact", silent),
+        ("Seuil sans contact", _days(f.threshold)),
+    ]
+
+
+def followup_findings(f: FollowupFacts) -> list[Finding]:
+    """Indicator 10's status, from its figures only."""
+    out: list[Finding] = []
+    if not f.meetings:
+        out.append(Finding(TO_COMPLETE, "Aucun entretien de suivi enregistré."))
+    if f.silent_days is not None and f.silent_days > f.threshold:
+        since = (f"dernier le {pg.fr_date(f.last_contact)}" if f.last_contact
+                 else "depuis le début de la formation")
+        out.append(Finding(TO_COMPLETE, f"Aucun contact de suivi depuis {_days(f.silent_days)} "
+                                        f"({since} ; seuil : {_days(f.threshold)})."))
+    gap = f.longest_gap
+    if gap is not None and gap.days > f.threshold:
+        out.append(Finding(TO_JUSTIFY, f"{_days(gap.days)} sans contact de suivi du {pg.fr_date(gap.start)} "
+                                       f"au {pg.fr_date(gap.end)}, au-delà du seuil de {_days(f.threshold)} : "
+                                       "joindre la justification (fermeture, congés, interruption du parcours)."))
+    if f.contacts and not out:
+        out.append(Finding(RULE_MET, f"{f.contacts} contacts de suivi dont {f.meetings} entretien(s), "
+                                     f"le dernier le {pg.fr_date(f.last_contact)} ; aucun intervalle "
+                                     f"au-delà de {_days(f.threshold)}."))
+    return out
+
+
 def followup(profile: LearnerProfile, entries: Sequence[StoredEntry], thresholds: Thresholds,
              today: dt.date) -> Indicator:
     """Indicator 10: contacts, modality mix, average and longest interval."""
-    fu = pg.followup(entries, today)
-    limit = thresholds.no_contact_days
-    problems: list[str] = []
-    fine: list[str] = []
-    figures = [
-        ("Contacts de suivi", str(len(fu.contacts))),
-        ("Entretiens", str(fu.count)),
-        ("Durée des entretiens", pg.duration(fu.total_minutes) if fu.count else "—"),
-        ("Modalités", modality_mix(fu.by_modality)),
-        ("Intervalle moyen", f"{fu.average_gap_days:.1f} jours".replace(".", ",")
-         if fu.average_gap_days is not None else "—"),
-        ("Intervalle le plus long", f"{_days(fu.longest_gap.days)} (du {pg.fr_date(fu.longest_gap.start)} "
-                                    f"au {pg.fr_date(fu.longest_gap.end)})" if fu.longest_gap else "—"),
-        ("Dernier contact", pg.fr_date(fu.last_contact)),
-        ("Seuil sans contact", _days(limit)),
-    ]
-    if not fu.meetings:
-        problems.append("Aucun entretien de suivi enregistré.")
-    in_training = profile.status == "en-cours" and profile.start <= today
-    if in_training:
-        reference = fu.last_contact or profile.start
-        silent = (today - reference).days
-        if silent > limit:
-            since = f"dernier le {pg.fr_date(fu.last_contact)}" if fu.last_contact else "depuis le début de la formation"
-            problems.append(f"Aucun contact de suivi depuis {_days(silent)} ({since} ; seuil : {_days(limit)}).")
-    if fu.contacts and not problems:
-        fine.append(f"{len(fu.contacts)} contacts de suivi dont {fu.count} entretien(s), "
-                    f"le dernier le {pg.fr_date(fu.last_contact)}.")
-    return _indicator(10, problems, fine, figures, fu.contacts)
+    facts, proofs = followup_facts(profile, entries, thresholds, today)
+    return _indicator(10, followup_findings(facts), followup_figures(facts), proofs)
+
+
+# --------------------------------------------------------------------------
+# Indicator 11: assessment
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssessmentFacts:
+    framework: str
+    framework_found: bool
+    assessments: int
+    last: dt.date | None
+    learner_status: str  # en-cours, termine, abandon
+    total: int = 0
+    assessed: int = 0
+    acquired: int = 0
+    percent: int = 0
+    not_assessed: tuple[str, ...] = ()
+
+
+def assessment_facts(profile: LearnerProfile, record: LearnerRecord, entries: Sequence[StoredEntry]
+                     ) -> tuple[AssessmentFacts, list[StoredEntry]]:
+    done = _of_type(entries, "assessment")
+    last = done[-1].meta.date.date() if done else None
+    if record.framework is None:
+        return AssessmentFacts(profile.framework, False, len(done), last, profile.status), done
+    views = pg.competency_views(record.framework, entries)
+    prog = pg.progress(views)
+    missing = tuple(v.code for v in views if v.assessed is None)
+    return AssessmentFacts(profile.framework, True, len(done), last, profile.status, prog.total,
+                           prog.total - len(missing), prog.acquired, prog.percent, missing), done
+
+
+def assessment_figures(f: AssessmentFacts) -> list[tuple[str, str]]:
+    figures = [("Évaluations", str(f.assessments)), ("Dernière évaluation", pg.fr_date(f.last))]
+    if f.framework_found:
+        figures += [("Compétences évaluées", f"{f.assessed} sur {f.total}"),
+                    ("Compétences acquises", f"{f.acquired} sur {f.total} ({f.percent} %)")]
+    figures.append(("Statut de l'apprenant·e", _learner_status(f.learner_status)))
+    return figures
+
+
+def assessment_findings(f: AssessmentFacts) -> list[Finding]:
+    """Indicator 11's status, from its figures only."""
+    if not f.framework_found:
+        return [Finding(TO_COMPLETE, f"Référentiel « {f.framework} » introuvable : compétences non évaluables.")]
+    if not f.assessments:
+        return [Finding(TO_COMPLETE, "Aucune évaluation des compétences enregistrée.")]
+    if f.learner_status == "termine" and f.assessed < f.total:
+        return [Finding(TO_COMPLETE, "Formation terminée sans évaluation de toutes les compétences "
+                                     f"(non évaluées : {', '.join(f.not_assessed)}).")]
+    return [Finding(RULE_MET, f"{f.assessments} évaluation(s), la dernière le {pg.fr_date(f.last)} ; "
+                              f"{f.acquired} compétence(s) acquise(s) sur {f.total} ({f.percent} %).")]
 
 
 def assessment(profile: LearnerProfile, record: LearnerRecord, entries: Sequence[StoredEntry]) -> Indicator:
     """Indicator 11: assessments done and objectives (competencies) reached."""
-    done = _of_type(entries, "assessment")
-    problems: list[str] = []
-    fine: list[str] = []
-    figures = [("Évaluations", str(len(done))),
-               ("Dernière évaluation", pg.fr_date(done[-1].meta.date) if done else "—")]
-    if record.framework is None:
-        problems.append(f"Référentiel « {profile.framework} » introuvable : compétences non évaluables.")
-        return _indicator(11, problems, fine, figures, done)
-    views = pg.competency_views(record.framework, entries)
-    prog = pg.progress(views)
-    assessed = [v for v in views if v.assessed is not None]
-    figures += [("Compétences évaluées", f"{len(assessed)} sur {prog.total}"),
-                ("Compétences acquises", f"{prog.acquired} sur {prog.total} ({prog.percent} %)")]
-    if not done:
-        problems.append("Aucune évaluation des compétences enregistrée.")
-    elif profile.status == "termine" and len(assessed) < prog.total:
-        missing = [v.code for v in views if v.assessed is None]
-        problems.append("Formation terminée sans évaluation de toutes les compétences "
-                        f"(non évaluées : {', '.join(missing)}).")
+    facts, proofs = assessment_facts(profile, record, entries)
+    return _indicator(11, assessment_findings(facts), assessment_figures(facts), proofs)
+
+
+# --------------------------------------------------------------------------
+# Indicator 12: engagement and dropout prevention
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LateItem:
+    """An open alert without follow-up past the delay, or an overdue action plan."""
+
+    title: str
+    date: dt.date  # the alert's date, the plan's due date
+    days: int  # the alert's age, the plan's delay
+
+
+@dataclass(frozen=True)
+class EngagementFacts:
+    followup_days: int  # the organisation's rules
+    attendance_min: float
+    learner_status: str
+    alerts: int = 0
+    open_alerts: int = 0
+    late_alerts: tuple[LateItem, ...] = ()
+    reminders: int = 0
+    plans: dict[str, int] = field(default_factory=dict)  # per plan status
+    overdue_plans: tuple[LateItem, ...] = ()
+    attendance: float | None = None
+    recent_attendance: float | None = None
+
+    @property
+    def plan_count(self) -> int:
+        return sum(self.plans.values())
+
+    @property
+    def lowest_attendance(self) -> float | None:
+        rates = [r for r in (self.attendance, self.recent_attendance) if r is not None]
+        return min(rates, default=None)
+
+
+def engagement_facts(profile: LearnerProfile, entries: Sequence[StoredEntry], thresholds: Thresholds,
+                     today: dt.date) -> tuple[EngagementFacts, list[StoredEntry]]:
+    alerts = pg.tutor_alerts(entries)
+    plans = pg.action_plans(entries, today)
+    att = pg.attendance(entries)
+    late = tuple(LateItem(a.title, a.date, (today - a.date).days) for a in alerts
+                 if a.status == "open" and not a.followed_up and (today - a.date).days > thresholds.alert_followup_days)
+    overdue = tuple(LateItem(p.title, p.due, (today - p.due).days) for p in plans if p.overdue)
+    facts = EngagementFacts(
+        thresholds.alert_followup_days, thresholds.attendance_min, profile.status,
+        alerts=len(alerts), open_alerts=sum(a.status == "open" for a in alerts), late_alerts=late,
+        reminders=len({i for a in alerts for i in a.follow_ups}),
+        plans={s: sum(p.status == s for p in plans) for s in PLAN_STATUSES}, overdue_plans=overdue,
+        attendance=att.rate, recent_attendance=att.recent_rate,
+    )
+    by_id = {e.id: e for e in entries}
+    proofs = [by_id[i] for a in alerts for i in [a.id, *a.follow_ups] if i in by_id]
+    proofs += [by_id[i] for p in plans for i in p.entries if i in by_id]
+    return facts, proofs
+
+
+def engagement_figures(f: EngagementFacts) -> list[tuple[str, str]]:
+    return [
+        ("Alertes", str(f.alerts)),
+        ("Alertes ouvertes", str(f.open_alerts)),
+        (f"Alertes sans suite après {_days(f.followup_days)}", str(len(f.late_alerts))),
+        ("Relances et suites données", str(f.reminders)),
+        ("Plans d'action", f"{f.plan_count} (" + ", ".join(
+            f"{label.lower()} : {f.plans.get(s, 0)}" for s, label in PLAN_STATUSES.items()) + ")"),
+        ("Plans en retard", str(len(f.overdue_plans))),
+        ("Assiduité", f"{pg.percent(f.attendance)} (3 dernières périodes : {pg.percent(f.recent_attendance)})"),
+        ("Seuil d'assiduité", pg.percent(f.attendance_min)),
+        ("Statut de l'apprenant·e", _learner_status(f.learner_status)),
+    ]
+
+
+def engagement_findings(f: EngagementFacts) -> list[Finding]:
+    """Indicator 12's status, from its figures only."""
+    out = [Finding(TO_COMPLETE, f"Alerte « {a.title} » du {pg.fr_date(a.date)} ouverte depuis {_days(a.days)} "
+                                f"sans suite (suite attendue sous {_days(f.followup_days)}).")
+           for a in f.late_alerts]
+    out += [Finding(TO_COMPLETE, f"Plan d'action « {p.title} » en retard : échéance du {pg.fr_date(p.date)} "
+                                 f"dépassée de {_days(p.days)}.")
+            for p in f.overdue_plans]
+    low = f.lowest_attendance
+    if low is not None and low < f.attendance_min and not f.alerts and not f.plan_count:
+        out.append(Finding(TO_COMPLETE, f"Assiduité sous le seuil de {pg.percent(f.attendance_min)} "
+                                        f"({pg.percent(low)}) sans alerte ni plan d'action."))
+    if f.learner_status == "abandon" and not f.alerts and not f.plan_count:
+        out.append(Finding(TO_COMPLETE, "Abandon sans alerte ni plan d'action enregistrés auparavant."))
+    if out:
+        return out
+    if f.alerts:
+        out.append(Finding(RULE_MET, f"{f.alerts} alerte(s), toutes suivies ou traitées dans les délais."))
     else:
-        fine.append(f"{len(done)} évaluation(s), la dernière le {pg.fr_date(done[-1].meta.date)} ; "
-                    f"{prog.acquired} compétence(s) acquise(s) sur {prog.total} ({prog.percent} %).")
-    return _indicator(11, problems, fine, figures, done)
+        out.append(Finding(RULE_MET, "Aucune alerte en attente de suite."))
+    if f.plan_count:
+        out.append(Finding(RULE_MET, f"{f.plan_count} plan(s) d'action, aucun en retard."))
+    return out
 
 
 def engagement(profile: LearnerProfile, entries: Sequence[StoredEntry], thresholds: Thresholds,
                today: dt.date) -> Indicator:
     """Indicator 12: alerts and their follow-up, action plans, reminders, attendance."""
-    alerts = pg.tutor_alerts(entries)
-    plans = pg.action_plans(entries, today)
-    att = pg.attendance(entries)
-    by_id = {e.id: e for e in entries}
-    reminders = sorted({i for a in alerts for i in a.follow_ups})
-    counts = {s: sum(p.status == s for p in plans) for s in PLAN_STATUSES}
-    overdue = [p for p in plans if p.overdue]
-    figures = [
-        ("Alertes", str(len(alerts))),
-        ("Alertes ouvertes", str(sum(a.status == "open" for a in alerts))),
-        ("Relances et suites données", str(len(reminders))),
-        ("Plans d'action", f"{len(plans)} (" + ", ".join(
-            f"{label.lower()} : {counts[s]}" for s, label in PLAN_STATUSES.items()) + ")"),
-        ("Plans en retard", str(len(overdue))),
-        ("Assiduité", f"{pg.percent(att.rate)} (3 dernières périodes : {pg.percent(att.recent_rate)})"),
+    facts, proofs = engagement_facts(profile, entries, thresholds, today)
+    return _indicator(12, engagement_findings(facts), engagement_figures(facts), proofs)
+
+
+# --------------------------------------------------------------------------
+# Indicator 13: work-study coordination with the company
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkStudyFacts:
+    company: str | None
+    company_tutors: tuple[str, ...]
+    feedback: int
+    visits: int
+    last_visit: dt.date | None = None
+
+
+def work_study_facts(profile: LearnerProfile, entries: Sequence[StoredEntry]
+                     ) -> tuple[WorkStudyFacts, list[StoredEntry]]:
+    feedback = _of_type(entries, "company-feedback")
+    visits = [m for m in _of_type(entries, "meeting") if m.meta.kind == "visite-entreprise"]
+    facts = WorkStudyFacts(profile.company.name if profile.company else None, tuple(profile.company_tutors),
+                           len(feedback), len(visits), visits[-1].meta.date.date() if visits else None)
+    return facts, [*feedback, *visits]
+
+
+def work_study_figures(f: WorkStudyFacts) -> list[tuple[str, str]]:
+    return [
+        ("Entreprise", f.company or "—"),
+        ("Tuteurs entreprise", ", ".join(f.company_tutors) or "—"),
+        ("Retours de l'entreprise", str(f.feedback)),
+        ("Visites en entreprise", str(f.visits)),
     ]
-    problems: list[str] = []
-    fine: list[str] = []
-    for a in alerts:
-        age = (today - a.date).days
-        if a.status == "open" and not a.followed_up and age > thresholds.alert_followup_days:
-            problems.append(f"Alerte « {a.title} » du {pg.fr_date(a.date)} ouverte depuis {_days(age)} sans suite "
-                            f"(suite attendue sous {_days(thresholds.alert_followup_days)}).")
-    for p in overdue:
-        problems.append(f"Plan d'action « {p.title} » en retard : échéance du {pg.fr_date(p.due)} dépassée "
-                        f"de {_days((today - p.due).days)}.")
-    low = [r for r in (att.rate, att.recent_rate) if r is not None and r < thresholds.attendance_min]
-    if low and not alerts and not plans:
-        problems.append(f"Assiduité sous le seuil de {pg.percent(thresholds.attendance_min)} "
-                        f"({pg.percent(min(low))}) sans alerte ni plan d'action.")
-    if profile.status == "abandon" and not alerts and not plans:
-        problems.append("Abandon sans alerte ni plan d'action enregistrés auparavant.")
-    if not problems:
-        if alerts:
-            fine.append(f"{len(alerts)} alerte(s), toutes suivies ou traitées dans les délais.")
-        else:
-            fine.append("Aucune alerte en attente de suite.")
-        if plans:
-            fine.append(f"{len(plans)} plan(s) d'action, aucun en retard.")
-    proofs = [by_id[i] for a in alerts for i in [a.id, *a.follow_ups] if i in by_id]
-    proofs += [by_id[i] for p in plans for i in p.entries if i in by_id]
-    return _indicator(12, problems, fine, figures, proofs)
+
+
+def work_study_findings(f: WorkStudyFacts) -> list[Finding]:
+    """Indicator 13's status, from its figures only."""
+    out = []
+    if not f.feedback:
+        out.append(Finding(TO_COMPLETE, "Aucun retour du tuteur entreprise enregistré."))
+    if not f.visits:
+        out.append(Finding(TO_COMPLETE, "Aucune visite en entreprise enregistrée "
+                                        "(entretien de nature « visite entreprise »)."))
+    return out or [Finding(RULE_MET, f"{f.feedback} retour(s) de l'entreprise, {f.visits} visite(s) en "
+                                     f"entreprise, la dernière le {pg.fr_date(f.last_visit)}.")]
 
 
 def work_study(profile: LearnerProfile, entries: Sequence[StoredEntry]) -> Indicator:
     """Indicator 13 (work-study only): company feedback and company visits."""
-    feedback = _of_type(entries, "company-feedback")
-    visits = [m for m in _of_type(entries, "meeting") if m.meta.kind == "visite-entreprise"]
-    figures = [
-        ("Entreprise", profile.company.name if profile.company else "—"),
-        ("Tuteurs entreprise", ", ".join(profile.company_tutors) or "—"),
-        ("Retours de l'entreprise", str(len(feedback))),
-        ("Visites en entreprise", str(len(visits))),
-    ]
-    problems: list[str] = []
-    fine: list[str] = []
-    if not feedback:
-        problems.append("Aucun retour du tuteur entreprise enregistré.")
-    if not visits:
-        problems.append("Aucune visite en entreprise enregistrée (entretien de nature « visite entreprise »).")
-    if not problems:
-        fine.append(f"{len(feedback)} retour(s) de l'entreprise, {len(visits)} visite(s) en entreprise, "
-                    f"la dernière le {pg.fr_date(visits[-1].meta.date)}.")
-    return _indicator(13, problems, fine, figures, [*feedback, *visits])
+    facts, proofs = work_study_facts(profile, entries)
+    return _indicator(13, work_study_findings(facts), work_study_figures(facts), proofs)
 
 
 # --------------------------------------------------------------------------
@@ -316,7 +616,7 @@ def learner_report(record: LearnerRecord, settings: Organisation, today: dt.date
     entries = record.entries
     th = settings.thresholds
     indicators = [
-        positioning(profile, entries, th, today),
+        positioning(profile, entries, settings, today),
         followup(profile, entries, th, today),
         assessment(profile, record, entries),
         engagement(profile, entries, th, today),
@@ -331,7 +631,8 @@ def learner_report(record: LearnerRecord, settings: Organisation, today: dt.date
 class CohortLine:
     number: int
     applicable: int
-    conformes: int
+    met: int  # learners whose indicator meets the organisation's rule
+    to_justify: list[str]  # learner ids
     to_complete: list[str]  # learner ids
 
     @property
@@ -340,11 +641,11 @@ class CohortLine:
 
     @property
     def status(self) -> str:
-        return CONFORME if not self.to_complete else A_COMPLETER
+        return TO_COMPLETE if self.to_complete else TO_JUSTIFY if self.to_justify else RULE_MET
 
     @property
     def rate(self) -> float | None:
-        return self.conformes / self.applicable if self.applicable else None
+        return self.met / self.applicable if self.applicable else None
 
 
 @dataclass
@@ -353,19 +654,24 @@ class CohortReport:
     learners: list[LearnerReport] = field(default_factory=list)
     lines: list[CohortLine] = field(default_factory=list)
 
+    def count(self, status: str) -> int:
+        """Learners whose worst indicator has this status."""
+        return sum(r.overall == status for r in self.learners)
+
     @property
-    def conformes(self) -> int:
-        return sum(r.ok for r in self.learners)
+    def met(self) -> int:
+        return self.count(RULE_MET)
 
 
 def cohort_report(name: str, reports: Sequence[LearnerReport]) -> CohortReport:
-    """Per indicator: learners it applies to, how many are conforme, who is to complete."""
+    """Per indicator: learners it applies to, how many meet the rule, who has a gap to justify or to complete."""
     lines = []
     for number in TITLES:
         found = [(r.id, r.indicator(number)) for r in reports]
         found = [(lid, i) for lid, i in found if i is not None]
         lines.append(CohortLine(number, len(found), sum(i.ok for _, i in found),
-                                [lid for lid, i in found if not i.ok]))
+                                [lid for lid, i in found if i.status == TO_JUSTIFY],
+                                [lid for lid, i in found if i.status == TO_COMPLETE]))
     return CohortReport(name, list(reports), lines)
 
 
@@ -379,6 +685,12 @@ def cohorts(reports: Sequence[LearnerReport]) -> list[CohortReport]:
     if len(programmes) > 1:
         out += [cohort_report(p, [r for r in reports if r.programme == p]) for p in programmes]
     return out
+
+
+def summary(reports: Sequence[LearnerReport]) -> str:
+    """``6 apprenant·e(s) : règle de l'organisme respectée pour 1, écart à justifier pour 3, à compléter pour 2``."""
+    counts = ", ".join(f"{status} pour {sum(r.overall == status for r in reports)}" for status in STATUSES)
+    return f"{len(reports)} apprenant·e(s) : {counts}"
 
 
 def store_reports(store: Store, today: dt.date, learner_ids: Iterable[str] | None = None) -> list[LearnerReport]:
@@ -408,18 +720,16 @@ def to_csv(reports: Sequence[LearnerReport], *, bom: bool = True) -> str:
     order mark (otherwise it reads the accents as Windows-1252).  So: UTF-8
     with BOM, ``;``, CRLF line ends, every field quoted when needed.  Proofs
     are entry file paths (relative to ``portfolios/``), separated by spaces.
+    A cell a spreadsheet would run as a formula is prefixed with an
+    apostrophe (:mod:`livret.views.spreadsheet`).
     """
-    out = io.StringIO()
-    if bom:
-        out.write("\ufeff")
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    rows: list[Sequence[object]] = [CSV_COLUMNS]
     for r in reports:
         for i in r.indicators:
-            writer.writerow([
+            rows.append([
                 r.id, r.name, r.programme, i.number, i.title, i.status,
                 " ".join(i.reasons),
                 " | ".join(f"{label} : {value}" for label, value in i.figures),
                 " ".join(p.path for p in i.proofs),
             ])
-    return out.getvalue()
+    return csv_text(rows, bom=bom)

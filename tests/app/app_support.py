@@ -101,6 +101,22 @@ class AuthActions:
         return self.client.post(url, data=data, **kwargs)
 
 
+PACK_JOB_URL = re.compile(r"/apprenants/[a-z0-9._-]+/dossier-audit/([A-Za-z0-9_-]{24})$")
+
+
+def ask_pack(auth: AuthActions, learner_id: str, audience: str):
+    """Press the audit pack button: (the answer, the job id it redirects to, or None)."""
+    response = auth.post(f"/apprenants/{learner_id}/dossier-audit", {"audience": audience})
+    match = PACK_JOB_URL.search(response.headers.get("Location", "")) if response.status_code == 303 else None
+    return response, match.group(1) if match else None
+
+
+def pack_download(client, learner_id: str, job_id: str):
+    """Once the job is finished (waiting on its own event, not on a clock), the download's answer."""
+    client.application.extensions["livret"].jobs.wait(job_id, timeout=600)
+    return client.get(f"/apprenants/{learner_id}/dossier-audit/{job_id}/fichier")
+
+
 @dataclass
 class LiveServer:
     url: str

@@ -9,8 +9,8 @@ import textwrap
 import pytest
 
 from livret.instance.accounts import (
-    MAX_FAILURES_PER_CLIENT,
-    MAX_FAILURES_PER_USER,
+    MAX_FAILURES_PER_ACCOUNT,
+    MAX_FAILURES_PER_ORIGIN,
     AccountError,
     Accounts,
     LoginRefused,
@@ -83,32 +83,34 @@ def test_same_message_for_unknown_user_and_wrong_password(accounts):
     assert str(unknown.value) == str(wrong.value)
 
 
-def test_failures_per_user_are_limited_and_success_resets(accounts):
+def test_failures_per_account_and_origin_are_limited_and_success_resets(accounts):
     accounts.add("tina", "tutor", "un mot de passe")
-    for _ in range(MAX_FAILURES_PER_USER - 1):
+    for _ in range(MAX_FAILURES_PER_ACCOUNT - 1):
         with pytest.raises(LoginRefused):
-            accounts.authenticate("tina", "faux", client="10.0.0.1")
-    accounts.authenticate("tina", "un mot de passe", client="10.0.0.1")  # resets the count
-    for _ in range(MAX_FAILURES_PER_USER):
+            accounts.authenticate("tina", "faux", origin="10.0.0.1")
+    accounts.authenticate("tina", "un mot de passe", origin="10.0.0.1")  # resets the count
+    for _ in range(MAX_FAILURES_PER_ACCOUNT):
         with pytest.raises(LoginRefused) as exc:
-            accounts.authenticate("tina", "faux", client="10.0.0.2")
+            accounts.authenticate("tina", "faux", origin="10.0.0.2")
         assert exc.value.retry_after is None
     with pytest.raises(LoginRefused, match="Trop de tentatives") as exc:
-        accounts.authenticate("tina", "un mot de passe", client="10.0.0.3")  # even the right one
+        accounts.authenticate("tina", "un mot de passe", origin="10.0.0.2")  # even the right one, from there
     assert 0 < exc.value.retry_after <= 15 * 60
+    # ... but the owner, elsewhere, is not locked out by someone else's guesses
+    assert accounts.authenticate("tina", "un mot de passe", origin="10.0.0.3").username == "tina"
 
 
 def test_failures_per_client_are_limited(tmp_path):
     """One address trying many usernames is stopped too (here with a limit of 4 instead of 30)."""
-    assert MAX_FAILURES_PER_CLIENT > MAX_FAILURES_PER_USER
-    accounts = Accounts(InstanceDB(tmp_path), max_failures_per_client=4)
+    assert MAX_FAILURES_PER_ORIGIN > MAX_FAILURES_PER_ACCOUNT
+    accounts = Accounts(InstanceDB(tmp_path), max_failures_per_origin=4)
     for i in range(4):
         with pytest.raises(LoginRefused):
-            accounts.authenticate(f"user{i}", "faux", client="10.9.9.9")
+            accounts.authenticate(f"user{i}", "faux", origin="10.9.9.9")
     accounts.add("tina", "tutor", "un mot de passe")
     with pytest.raises(LoginRefused, match="Trop de tentatives"):
-        accounts.authenticate("tina", "un mot de passe", client="10.9.9.9")
-    assert accounts.authenticate("tina", "un mot de passe", client="10.1.1.1").username == "tina"
+        accounts.authenticate("tina", "un mot de passe", origin="10.9.9.9")
+    assert accounts.authenticate("tina", "un mot de passe", origin="10.1.1.1").username == "tina"
 
 
 def test_limit_holds_across_processes(accounts, tmp_path):
@@ -122,7 +124,7 @@ def test_limit_holds_across_processes(accounts, tmp_path):
         except LoginRefused:
             pass
     """)
-    procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(MAX_FAILURES_PER_USER)]
+    procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(MAX_FAILURES_PER_ACCOUNT)]
     assert all(p.wait(60) == 0 for p in procs)
     with pytest.raises(LoginRefused, match="Trop de tentatives"):
         accounts.authenticate("tina", "un mot de passe")

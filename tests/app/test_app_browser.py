@@ -199,7 +199,7 @@ def test_learner_uploads_an_image_and_cannot_see_staff_or_others(browser, served
     assert other.status == 403 and "Accès refusé" in page.content()
     shot(page, artifacts_dir, "phone-forbidden")
     assert page.goto("/apprenants/bob/").status == 403
-    assert page.goto(f"/apprenants/alice/corriger/{staff.id}").status == 403
+    assert page.goto(f"/apprenants/alice/corriger/{staff.id}").status == 404  # as an unknown id
     close(page)
 
 

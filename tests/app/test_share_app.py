@@ -261,26 +261,31 @@ def test_bad_form_input_is_refused_with_field_errors(built, share_client, share_
 
 
 def test_audit_pack_button(built, share_client, share_auth):
+    from app_support import ask_pack, pack_download
+
     share_auth.login("alice")
     assert share_auth.post("/apprenants/alice/dossier-audit", {"audience": "staff"}).status_code == 403
-    response = share_auth.post("/apprenants/alice/dossier-audit", {"audience": "shared"})
+    _, job_id = ask_pack(share_auth, "alice", "shared")  # a background job (tests/app/test_app_pack_jobs.py)
+    response = pack_download(share_client, "alice", job_id)
     assert response.status_code == 200 and response.mimetype == "application/zip"
-    assert 'filename="dossier-audit-alice-partage.zip"' in response.headers["Content-Disposition"]
+    assert 'filename=dossier-audit-alice-partage.zip' in response.headers["Content-Disposition"]
     data = response.get_data()
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         assert "manifest.json" in zf.namelist()
         assert not any(SECRET.encode() in zf.read(n) for n in zf.namelist())
     share_auth.logout()
     share_auth.login("tina")
-    staff = share_auth.post("/apprenants/alice/dossier-audit", {"audience": "staff"})
+    staff = pack_download(share_client, "alice", ask_pack(share_auth, "alice", "staff")[1])
     assert staff.status_code == 200
     with zipfile.ZipFile(io.BytesIO(staff.get_data())) as zf:
         assert any(SECRET.encode() in zf.read(n) for n in zf.namelist() if n.startswith("site/"))
 
 
 def test_audit_pack_verifies(built, share_client, share_auth, tmp_path):
+    from app_support import ask_pack, pack_download
+
     share_auth.login("ada")
-    response = share_auth.post("/apprenants/bob/dossier-audit", {"audience": "staff"})
+    response = pack_download(share_client, "bob", ask_pack(share_auth, "bob", "staff")[1])
     out = tmp_path / "bob.zip"
     out.write_bytes(response.get_data())
     assert verify_pack(out) == []

@@ -23,6 +23,11 @@ ENTRY_DIR = "entrees"
 COMPETENCY_DIR = "competences"
 
 
+def competency_slugs(framework: Framework) -> dict[str, str]:
+    """Code -> name of the competency's page in ``competences/`` (the badges link to it too)."""
+    return t.unique_slugs(c.code for _, c in framework.competencies())
+
+
 @dataclass
 class SiteContext:
     record: LearnerRecord
@@ -119,7 +124,7 @@ class SiteContext:
 
     @cached_property
     def slugs(self) -> dict[str, str]:
-        return t.unique_slugs(c.code for _, c in self.framework.competencies())
+        return competency_slugs(self.framework)
 
     # ------------------------------------------------------------------ paths
 

@@ -8,7 +8,7 @@ site only: the report names alerts and other ``staff`` entries.
 from __future__ import annotations
 
 from ...views import progress as pv
-from ...views.qualiopi import learner_report
+from ...views.qualiopi import DISCLAIMER, OVERALL, RULE_MET, learner_report
 from . import text as t
 from .context import SiteContext
 
@@ -22,17 +22,16 @@ def has_qualiopi_page(ctx: SiteContext) -> bool:
 
 def qualiopi_page(ctx: SiteContext) -> str:
     report = learner_report(ctx.record, ctx.settings, ctx.today)
-    status = "conforme sur tous les indicateurs" if report.ok else "des éléments sont à compléter"
     out = [
         "# Suivi Qualiopi", "",
         "*Visible de l'équipe seulement.*", "",
-        f"Ce que le livret de suivi prouve au {t.esc(pv.fr_date(ctx.today))} pour les indicateurs "
-        f"Qualiopi du critère 3 : **{t.esc(status)}**.",
+        f"Ce que le livret de suivi montre au {t.esc(pv.fr_date(ctx.today))} pour l'indicateur Qualiopi 8 "
+        f"(critère 2) et les indicateurs 10 à 13 (critère 3) : **{t.esc(OVERALL[report.overall])}**.", "",
+        t.esc(DISCLAIMER),
     ]
     for ind in report.indicators:
-        badge = "conforme" if ind.ok else "à compléter"
-        out += ["", f"## Indicateur {ind.number} — {t.esc(ind.title)} : {t.esc(badge)}", ""]
-        out += [f"- {'**' + t.esc(r) + '**' if not ind.ok else t.esc(r)}" for r in ind.reasons]
+        out += ["", f"## Indicateur {ind.number} — {t.esc(ind.title)} : {t.esc(ind.status)}", ""]
+        out += [f"- {t.esc(f.text) if f.status == RULE_MET else '**' + t.esc(f.text) + '**'}" for f in ind.findings]
         out += ["", t.table(["Élément", "Valeur"], [[t.esc(k), t.esc(v)] for k, v in ind.figures])]
         if ind.proofs:
             out += ["", "Preuves :", ""]
