@@ -17,7 +17,7 @@ Migrations
     Each module that owns tables registers them once, at import time, as an
     append-only list of SQL scripts::
 
-        from livret import instance_db
+        from livret.instance import db as instance_db
 
         instance_db.register("share_links", [
             # version 1
