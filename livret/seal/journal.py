@@ -38,9 +38,12 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import sqlite3
+import subprocess
 import threading
+import weakref
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -152,6 +155,9 @@ class Journal:
         self.history = history
         self.dir = db.instance_dir / SEAL_DIR
         self._lock = threading.Lock()
+        #: The connection appends reuse (under ``_lock``), with the inode of the file it opened.
+        self._writer: tuple[sqlite3.Connection, int] | None = None
+        self._trees = _TreeReader(history)
 
     @classmethod
     def for_project(cls, project) -> Journal:
@@ -216,8 +222,8 @@ class Journal:
         return self.history.git("rev-parse", "--verify", "-q", "HEAD", check=False).returncode == 0
 
     def tree_of(self, commit_id: str) -> str:
-        done = self.history.git("rev-parse", f"{commit_id}^{{tree}}", check=False)
-        return done.stdout.decode().strip() if done.returncode == 0 else ""
+        """The tree of a commit ("" when git does not know it)."""
+        return self._trees.tree(commit_id)
 
     def catch_up(self) -> list[str]:
         """Journal the commits livret made but could not record (killed between the commit and the record).
@@ -276,9 +282,8 @@ class Journal:
     def _insert(self, pendings: list[dict]) -> list[Record]:
         """Chain and write records in one transaction (all or none)."""
         records = []
-        conn = self.db.connect()
+        conn = self._connection()
         try:
-            conn.execute("PRAGMA synchronous = FULL")  # a witness must survive a power cut
             conn.execute("BEGIN IMMEDIATE")
             try:
                 last = conn.execute("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
@@ -298,13 +303,36 @@ class Journal:
                     prev = record.hash
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
                 raise
-        finally:
-            conn.close()
+        except BaseException:
+            self._close_writer()  # opened again next time: the database may have been replaced or freed
+            raise
         if len(pendings) > 1 or (self.dir / SPOOL_FILE).exists():
             (self.dir / SPOOL_FILE).unlink(missing_ok=True)  # every spooled record is now in the chain
         return records
+
+    def _connection(self) -> sqlite3.Connection:
+        """The appends' connection, opened again when the database file is not the one it opened."""
+        try:
+            inode = os.stat(self.db.path).st_ino
+        except OSError:
+            inode = -1
+        if self._writer is not None and self._writer[1] != inode:
+            self._close_writer()
+        if self._writer is None:
+            conn = self.db.connect(check_same_thread=False)
+            conn.execute("PRAGMA synchronous = FULL")  # a witness must survive a power cut
+            self._writer = (conn, os.stat(self.db.path).st_ino)
+            weakref.finalize(self, conn.close)
+        return self._writer[0]
+
+    def _close_writer(self) -> None:
+        if self._writer is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._writer[0].close()
+            self._writer = None
 
     # ------------------------------------------------------------------ spool
 
@@ -349,3 +377,54 @@ def _added_store_file(change: str) -> bool:
     status, _, path = change.partition("\t")
     parts = path.split("/")
     return status == "A" and len(parts) == 3 and parts[1] in ("entries", "files")
+
+
+class _TreeReader:
+    """Tree ids of commits from one long-running ``git cat-file --batch-check`` (a git process per
+    append would cost more than the rest of the journal's work)."""
+
+    def __init__(self, history: History):
+        self.history = history
+        self._proc: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+
+    def tree(self, commit_id: str) -> str:
+        if not re.fullmatch(r"[0-9a-f]{40,64}", commit_id or ""):
+            return ""
+        with self._lock:
+            try:
+                proc = self._process()
+                proc.stdin.write(f"{commit_id}^{{tree}}\n".encode("ascii"))
+                proc.stdin.flush()
+                answer = proc.stdout.readline().decode("ascii", errors="replace").strip()
+            except (OSError, ValueError):
+                self._stop()
+                done = self.history.git("rev-parse", f"{commit_id}^{{tree}}", check=False)
+                return done.stdout.decode().strip() if done.returncode == 0 else ""
+        return answer if re.fullmatch(r"[0-9a-f]{40,64}", answer) else ""
+
+    def _process(self) -> subprocess.Popen:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = subprocess.Popen(
+                ["git", "cat-file", "--batch-check=%(objectname)"], cwd=self.history.root,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            weakref.finalize(self, _end, self._proc)
+        return self._proc
+
+    def _stop(self) -> None:
+        if self._proc is not None:
+            _end(self._proc)
+            self._proc = None
+
+
+def _end(proc: subprocess.Popen) -> None:
+    """Let a ``cat-file`` process finish (its input closed) and reap it."""
+    with contextlib.suppress(OSError, ValueError):
+        proc.stdin.close()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    with contextlib.suppress(OSError, ValueError):
+        proc.stdout.close()
