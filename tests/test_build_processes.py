@@ -56,3 +56,23 @@ def test_the_app_builder_started_next_to_another_livret_folder(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[0] == "built", result.stdout + result.stderr
     assert (project.build_dir / "staff" / "alice" / "index.html").is_file()
+
+
+def test_an_interrupt_while_the_build_server_starts_does_not_kill_it():
+    """SIGINT to the process group (Ctrl+C, ``livret serve`` stopped by a test) reaching the fork
+    server while it imports MkDocs: it killed it with a KeyboardInterrupt traceback."""
+    script = (
+        "import os, signal, sys, time\n"
+        "from multiprocessing import forkserver\n"
+        "from livret.publish.processes import build_context\n"
+        "build_context()\n"
+        "pid = forkserver._forkserver._forkserver_pid\n"
+        "os.kill(pid, signal.SIGINT)  # at once: the server is still importing its preload\n"
+        "time.sleep(3)\n"
+        "done, status = os.waitpid(pid, os.WNOHANG)\n"
+        "print('alive' if done == 0 else f'dead {status}')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "alive", done.stdout + done.stderr
+    assert "KeyboardInterrupt" not in done.stderr

@@ -43,6 +43,10 @@ def run_server(project: Project, host: str, port: int, *, threads: int = 8, rebu
                         format="%(asctime)s %(levelname)s %(name)s : %(message)s")
     app = create_app(project.root)
     worker = app.extensions["livret"].rebuild
+    if worker is not None:
+        from ..publish.processes import start_build_server
+
+        start_build_server()  # from the main thread: a Ctrl+C never reaches it mid-start
     if rebuild_all and worker is not None:
         # Incremental: unchanged learners are skipped; edits made by hand while
         # the app was stopped reach the sites.

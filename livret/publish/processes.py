@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 from multiprocessing import forkserver
 from multiprocessing.context import ForkServerContext
@@ -31,11 +32,25 @@ def build_context() -> ForkServerContext:
     with _lock:
         saved = os.environ.get("PYTHONSAFEPATH")
         os.environ["PYTHONSAFEPATH"] = "1"
+        # Ctrl+C (SIGINT to the process group) is the parent's to handle; the server sets SIGINT
+        # aside only *after* its preload, so one arriving while it imports killed it with a
+        # KeyboardInterrupt traceback. An ignored signal stays ignored across exec: ignored here
+        # for the instant of the start (only the main thread may change a handler, which is why
+        # ``livret serve`` starts the server from it, before serving: see start_build_server).
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
         try:
             forkserver.ensure_running()  # started now, with this environment (or already running)
         finally:
+            if main:
+                signal.signal(signal.SIGINT, previous)
             if saved is None:
                 os.environ.pop("PYTHONSAFEPATH", None)
             else:
                 os.environ["PYTHONSAFEPATH"] = saved
     return context
+
+
+def start_build_server() -> None:
+    """Start the build processes' server now, from the main thread (see :func:`build_context`)."""
+    build_context()
