@@ -244,3 +244,26 @@ def test_a_framework_import_from_the_command_line_is_witnessed(sealed):
     assert result.exit_code == 0, result.output
     assert journal.records()[-1].commit_id == git(project, "rev-parse", "HEAD").strip()
     assert check(journal) == []
+
+
+def test_concurrent_first_writes_share_one_salt(tmp_path):
+    """The first writes of a new instance, in several threads at once, all get the one salt."""
+    import threading
+
+    project = make_project(tmp_path / "p")
+    journals = [Journal.for_project(project) for _ in range(8)]
+    (project.instance / "seal" / "salt").unlink(missing_ok=True)  # no write has needed it yet
+    hashes, errors = [], []
+
+    def first_write(journal):
+        try:
+            hashes.append(journal.author_hash("tina"))
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first_write, args=(j,)) for j in journals]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(set(hashes)) == 1

@@ -49,7 +49,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..instance import db as instance_db
-from ..store import Commit, StoreError
+from ..store import Commit, StoreError, atomic
 from ..store.history import History
 
 KINDS = ("genesis", "commit", "foreign", "accepted")
@@ -158,6 +158,7 @@ class Journal:
         #: The connection appends reuse (under ``_lock``), with the inode of the file it opened.
         self._writer: tuple[sqlite3.Connection, int] | None = None
         self._trees = _TreeReader(history)
+        self._salt_bytes: bytes | None = None
 
     @classmethod
     def for_project(cls, project) -> Journal:
@@ -195,20 +196,16 @@ class Journal:
         return hmac.new(self._salt(), username.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def _salt(self) -> bytes:
-        path = self.dir / SALT_FILE
-        try:
-            return path.read_bytes()
-        except FileNotFoundError:
-            _private_dir(self.dir)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        """The instance's salt for authors, made once (atomically: concurrent writers read the same one)."""
+        if self._salt_bytes is None:
+            path = self.dir / SALT_FILE
             try:
-                os.write(fd, secrets.token_bytes(32))
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            return path.read_bytes()
-        except FileExistsError:  # another process created it between the two calls
-            return path.read_bytes()
+                _private_dir(self.dir)
+                atomic.create_new(path, secrets.token_bytes(32))
+            except FileExistsError:
+                pass  # made by another thread or process, whole (create_new links a complete file)
+            self._salt_bytes = path.read_bytes()
+        return self._salt_bytes
 
     def start(self) -> Record | None:
         """Begin the journal at the history's current head (no-op if it has begun)."""
