@@ -36,7 +36,9 @@ from .state import Livret
 
 #: Modules of this package that define a blueprint ``bp``, registered in this order.
 BLUEPRINT_MODULES: list[str] = ["auth", "dashboard", "entries", "portfolio", "share", "audit_pack", "api",
-                                 "api_tokens", "wellknown"]
+                                 "api_tokens", "wellknown", "onetime_links", "account_security", "admin_home",
+                                 "admin_learners", "admin_groups", "admin_import", "admin_accounts",
+                                 "admin_frameworks", "bulk"]
 
 csrf = CSRFProtect()
 babel = Babel()

@@ -77,6 +77,10 @@ def roles_required(*roles: str) -> Callable:
     return decorator
 
 
+#: Every administration route: admins only (403 otherwise, before anything is read or written).
+admin_required = roles_required("admin")
+
+
 def _readable_or_403(profile: LearnerProfile | None) -> None:
     user = current_user()
     if user is None:

@@ -44,7 +44,8 @@ class Livret:
 
     def rebuild_after(self, commit: Commit) -> None:
         """The store's after-commit hook: every write, whatever its path, reaches the sites."""
-        self.request_rebuild(commit.learner_id)
+        for learner_id in commit.learners:
+            self.request_rebuild(learner_id)
 
 
 def livret() -> Livret:

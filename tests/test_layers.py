@@ -17,7 +17,7 @@ import pytest
 from factories import REPO
 
 LINT = Path(sys.executable).with_name("lint-imports")
-LAYERS = ["store", "views", "instance", "jobs", "publish", "seal", "audit", "interop", "cli"]
+LAYERS = ["store", "views", "instance", "jobs", "publish", "seal", "audit", "interop", "admin", "cli"]
 
 
 def lint(root: Path) -> subprocess.CompletedProcess:

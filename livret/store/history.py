@@ -344,3 +344,45 @@ class History:
             return []
         out = self.git("ls-files", "--modified", "--deleted", "-z").stdout.decode()
         return sorted({p for p in out.split("\0") if p})
+
+    def versions(self, rel: str, *, limit: int = 50) -> list["Version"]:
+        """The committed versions of one file, newest first: who, when, why, and its bytes then.
+
+        A version whose file was removed has ``data`` None.  Read-only: no lock.
+        """
+        if not self.enabled:
+            return []
+        proc = self.git("log", f"-{int(limit)}", "--format=%H%x00%an%x00%aI%x00%s", "--", rel, check=False)
+        if proc.returncode != 0:
+            return []
+        heads = [line.split("\0") for line in proc.stdout.decode("utf-8", "replace").splitlines() if line]
+        if not heads:
+            return []
+        # Every version's bytes through one git cat-file --batch.
+        request = "".join(f"{commit}:{rel}\n" for commit, *_ in heads).encode()
+        out = self.git("cat-file", "--batch", input=request, check=False).stdout
+        blobs: list[bytes | None] = []
+        pos = 0
+        for _ in heads:
+            end = out.index(b"\n", pos)
+            header = out[pos:end].split()
+            pos = end + 1
+            if len(header) == 3:
+                size = int(header[2])
+                blobs.append(out[pos:pos + size])
+                pos += size + 1
+            else:  # "<name> missing": the file was removed by that commit
+                blobs.append(None)
+        return [Version(commit, author, dt.datetime.fromisoformat(date), subject, blob)
+                for (commit, author, date, subject), blob in zip(heads, blobs, strict=True)]
+
+
+@dataclass(frozen=True)
+class Version:
+    """One committed version of a file (:meth:`History.versions`)."""
+
+    commit: str
+    author: str
+    date: dt.datetime
+    message: str
+    data: bytes | None

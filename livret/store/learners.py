@@ -18,6 +18,7 @@ from .french_dates import fr_date
 from .reader import FileReader, file_problems, key_line, unreadable_message
 from .records import (
     FRAMEWORKS_DIR,
+    GROUPS_DIR,
     PROFILE_FILE,
     LearnerRecord,
     Signature,
@@ -301,6 +302,7 @@ class LearnerReader(FileReader):
             if kind == nofollow.FILE and not name.endswith(".yml"):
                 problems.append(Problem(self._rel(fw_dir / name), None,
                                         "fichier inattendu (les référentiels sont des .yml)"))
+        problems += self._group_problems()
         # Every link and special file, wherever it is (none is ever followed or read).
         problems += [self.unsafe_problem(self.root / rel, kind) for rel, kind in sorted(nofollow.unsafe_items(self.root))]
         for p in self.stray_dirs():
@@ -331,6 +333,27 @@ class LearnerReader(FileReader):
                 if first[0] != lid:  # (the same learner's twins are in its record's problems)
                     problems.append(Problem(self._rel(path), line, f"id : identifiant déjà utilisé par {first[1]}"))
         return list(dict.fromkeys(problems))
+
+    def _group_problems(self) -> list[Problem]:
+        """Each group file's own problems, a member that is no learner, a file that is no group."""
+        problems: list[Problem] = []
+        known = set(self.learner_ids())
+        for gid in self.group_ids():
+            group, found = self.group(gid)
+            problems += found
+            if group is None:
+                continue
+            path = self.root / GROUPS_DIR / f"{gid}.yml"
+            for i, member in enumerate(group.members):
+                if member not in known:
+                    problems.append(Problem(self._rel(path), key_line(path, "members"),
+                                            f"members[{i}] : apprenant·e inconnu·e : {member}"))
+        groups_dir = self.root / GROUPS_DIR
+        for name, _, _, kind in scan_folder(self.root, groups_dir):
+            if kind == nofollow.FILE and not name.endswith(".yml"):
+                problems.append(Problem(self._rel(groups_dir / name), None,
+                                        "fichier inattendu (les groupes sont des .yml)"))
+        return problems
 
     def _claimed_ids(self, learner_id: str) -> list[tuple[Path, str, int | None]]:
         """(file, id, line of the id) of every entry file of a learner that claims an id, valid or not."""

@@ -10,6 +10,7 @@ problem of that file, never an error of the caller (:func:`isolated`).
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -23,6 +24,7 @@ from .errors import FieldError, Problem, from_validation_error, problems_for
 from .history import History
 from .records import (
     FRAMEWORKS_DIR,
+    GROUPS_DIR,
     ORGANISATION_FILE,
     PROFILE_FILE,
     StoreError,
@@ -33,10 +35,12 @@ from .records import (
 )
 from .schema import (
     ENTRY_ADAPTER,
+    GROUP_ID_RE,
     LEARNER_ID_RE,
     MAX_BODY,
     EntryBase,
     Framework,
+    Group,
     LearnerProfile,
     Organisation,
 )
@@ -133,7 +137,7 @@ class FileReader:
     def stray_dirs(self) -> list[Path]:
         """Folders that are neither a learner, nor reserved, nor hidden."""
         return [self.root / name for name in self._folders()
-                if name != FRAMEWORKS_DIR and not (valid_learner_id(name) and self._has_profile(name))]
+                if name not in (FRAMEWORKS_DIR, GROUPS_DIR) and not (valid_learner_id(name) and self._has_profile(name))]
 
     # ------------------------------------------------------------------ cache
 
@@ -227,6 +231,57 @@ class FileReader:
             if fw is not None:
                 out[fid] = fw
         return out
+
+    def group_ids(self) -> list[str]:
+        """The ``.yml`` names of ``_groups/`` (a link among them is listed, then refused when read)."""
+        return [name[:-4] for name, _, _, kind in nofollow.scan(self.root, GROUPS_DIR)
+                if name.endswith(".yml") and kind != nofollow.DIR]
+
+    def group(self, group_id: str) -> tuple[Group | None, list[Problem]]:
+        if not GROUP_ID_RE.match(group_id or ""):
+            return None, []
+        if nofollow.kind(self.root, f"{GROUPS_DIR}/{group_id}.yml") in (None, nofollow.DIR):
+            return None, []
+        return self._cached(self.root / GROUPS_DIR / f"{group_id}.yml", self._parse_group)
+
+    @isolated(lambda problem: (None, [problem]))
+    def _parse_group(self, path: Path) -> tuple[Group | None, list[Problem]]:
+        rel = self._rel(path)
+        try:
+            doc = load_yaml(self._read_text(path))
+        except FrontMatterError as exc:
+            return None, [Problem(rel, exc.line, exc.message)]
+        try:
+            group = Group.model_validate(doc.data)
+        except ValidationError as exc:
+            return None, file_problems(rel, doc, from_validation_error(exc))
+        if group.id != path.stem:
+            return None, [Problem(rel, doc.line_of(("id",)),
+                                  f"id : « {group.id} » ne correspond pas au nom du fichier ({path.stem})")]
+        return group, []
+
+    def groups(self) -> dict[str, Group]:
+        """The valid groups, by id, sorted by name."""
+        found = [g for g in (self.group(gid)[0] for gid in self.group_ids()) if g is not None]
+        return {g.id: g for g in sorted(found, key=lambda g: (g.name.casefold(), g.id))}
+
+    def groups_of(self, learner_id: str) -> list[Group]:
+        return [g for g in self.groups().values() if learner_id in g.members]
+
+    def revision(self, rel: str) -> str | None:
+        """A fingerprint of a file of the store (SHA-256 of its bytes), None when it is absent.
+
+        A form carries the revision it was filled from; a save whose file has
+        another revision by then (a hand edit, another admin) is refused with
+        :class:`~livret.store.records.StaleWrite` instead of overwriting it.
+        """
+        try:
+            raw = nofollow.read_bytes(self.root, rel, limit=MAX_TEXT_BYTES)
+        except FileNotFoundError:
+            return None
+        except (nofollow.UnsafeFile, nofollow.FileTooBig, OSError):
+            return "unreadable"
+        return hashlib.sha256(raw).hexdigest()
 
     @isolated(lambda problem: (None, "", [problem]))
     def _parse_profile(self, path: Path) -> tuple[LearnerProfile | None, str, list[Problem]]:

@@ -19,6 +19,7 @@ from .schema import (
 )
 
 FRAMEWORKS_DIR = "_frameworks"
+GROUPS_DIR = "_groups"
 ORGANISATION_FILE = "_organisation.yml"
 PROFILE_FILE = "learner.md"
 
@@ -29,6 +30,15 @@ class StoreError(RuntimeError):
 
 class UnknownLearner(StoreError):
     pass
+
+
+class StaleWrite(StoreError):
+    """A file changed since the form that would replace it was filled (a hand edit, another admin)."""
+
+    def __init__(self, rel: str):
+        super().__init__(f"{rel} a été modifié entre-temps (par une autre personne ou à la main) : "
+                         "rechargez la page, vérifiez, puis recommencez votre modification")
+        self.rel = rel
 
 
 @dataclass

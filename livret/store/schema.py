@@ -36,11 +36,13 @@ USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 ENTRY_ID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
 FRAMEWORK_ID_RE = LEARNER_ID_RE
+GROUP_ID_RE = LEARNER_ID_RE
 
 LearnerId = Annotated[str, StringConstraints(pattern=LEARNER_ID_RE.pattern)]
 Username = Annotated[str, StringConstraints(pattern=USERNAME_RE.pattern)]
 EntryId = Annotated[str, StringConstraints(pattern=ENTRY_ID_RE.pattern)]
 FrameworkId = Annotated[str, StringConstraints(pattern=FRAMEWORK_ID_RE.pattern)]
+GroupId = Annotated[str, StringConstraints(pattern=GROUP_ID_RE.pattern)]
 
 
 def _to_str(value: Any) -> Any:
@@ -103,6 +105,12 @@ PROGRAMME_MODALITIES = {
     "hybride": "Hybride",
 }
 LEARNER_STATUSES = {"en-cours": "En cours", "termine": "Terminé", "abandon": "Abandon"}
+CONTRACTS = {
+    "apprentissage": "Contrat d'apprentissage",
+    "professionnalisation": "Contrat de professionnalisation",
+    "stage": "Stage",
+    "aucun": "Aucun contrat",
+}
 
 MeetingKind = Literal["accueil", "suivi", "bilan-intermediaire", "bilan-final", "visite-entreprise"]
 Modality = Literal["presentiel", "distance-synchrone", "distance-asynchrone"]
@@ -314,19 +322,33 @@ class Company(Strict):
     contact: str | None = Field(None, max_length=200, title="Contact")
 
 
+class ContractBreak(Strict):
+    """A work-study contract broken before its end (rupture): the training may go on."""
+
+    date: dt.date = Field(title="Date de la rupture")
+    reason: str | None = Field(None, max_length=500, title="Motif de la rupture")
+
+
 class LearnerProfile(Strict):
+    #: Never changes; new ones are short and opaque (:func:`livret.store.ids.new_learner_id`).
     id: LearnerId
     first_name: ShortText = Field(title="Prénom")
     last_name: ShortText = Field(title="Nom")
-    email: str | None = Field(None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")
+    email: str | None = Field(None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+$", title="Adresse e-mail")
     programme: ShortText = Field(title="Formation")
     framework: FrameworkId = Field(title="Référentiel")
     start: dt.date = Field(title="Début")
     end: dt.date | None = Field(None, title="Fin prévue")
-    modality: Literal["presentiel", "distance", "hybride"] = "presentiel"
+    modality: Literal["presentiel", "distance", "hybride"] = Field("presentiel", title="Modalité")
     work_study: bool = Field(False, title="Alternance")
+    contract: Literal["apprentissage", "professionnalisation", "stage", "aucun"] | None = Field(
+        None, title="Contrat")
     company: Company | None = None
-    status: Literal["en-cours", "termine", "abandon"] = "en-cours"
+    contract_break: ContractBreak | None = Field(None, title="Rupture du contrat")
+    status: Literal["en-cours", "termine", "abandon"] = Field("en-cours", title="Statut")
+    #: When the training ended (termine) or was abandoned (abandon), and why.
+    status_date: dt.date | None = Field(None, title="Date de fin ou d'abandon")
+    status_reason: str | None = Field(None, max_length=500, title="Motif")
     account: Username | None = Field(None, title="Compte de l'apprenant·e")
     tutors: list[Username] = Field(default_factory=list, title="Tuteurs")
     company_tutors: list[Username] = Field(default_factory=list, title="Tuteurs entreprise")
@@ -337,11 +359,54 @@ class LearnerProfile(Strict):
             raise FieldValueError("end", "la date de fin précède la date de début")
         if self.company_tutors and not self.company:
             raise FieldValueError("company", "des tuteurs entreprise sont indiqués sans entreprise (clé company)")
+        if self.contract in ("apprentissage", "professionnalisation") and not self.company:
+            raise FieldValueError("company", "un contrat d'alternance suppose une entreprise (clé company)")
+        if self.status_date is not None and self.status_date < self.start:
+            raise FieldValueError("status_date", "la date de fin ou d'abandon précède le début de la formation")
+        if self.status_date is not None and self.status == "en-cours":
+            raise FieldValueError("status_date", "une date de fin ou d'abandon suppose le statut terminé ou abandon")
+        if self.contract_break is not None:
+            if self.contract not in ("apprentissage", "professionnalisation"):
+                raise FieldValueError("contract_break", "une rupture suppose un contrat d'apprentissage "
+                                                        "ou de professionnalisation")
+            if self.contract_break.date < self.start:
+                raise FieldValueError("contract_break", "la rupture précède le début de la formation")
+        if len(set(self.tutors)) != len(self.tutors):
+            raise FieldValueError("tutors", "un tuteur est indiqué deux fois")
+        if len(set(self.company_tutors)) != len(self.company_tutors):
+            raise FieldValueError("company_tutors", "un tuteur entreprise est indiqué deux fois")
         return self
 
     @property
     def name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+
+# --------------------------------------------------------------------------
+# Groups (portfolios/_groups/<id>.yml)
+# --------------------------------------------------------------------------
+
+
+class Group(Strict):
+    """A cohort (promotion, session): a named set of learners; a learner may be in several."""
+
+    id: GroupId
+    name: ShortText = Field(title="Nom du groupe")
+    programme: str | None = Field(None, max_length=200, title="Formation")
+    start: dt.date | None = Field(None, title="Début")
+    end: dt.date | None = Field(None, title="Fin")
+    #: Planned training hours per week (pre-fills the group's attendance form).
+    weekly_hours: float | None = Field(None, ge=0, le=80, title="Heures prévues par semaine")
+    description: str | None = Field(None, max_length=2000, title="Description")
+    members: list[LearnerId] = Field(default_factory=list, title="Apprenant·es")
+
+    @model_validator(mode="after")
+    def _rules(self) -> "Group":
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise FieldValueError("end", "la date de fin précède la date de début")
+        if len(set(self.members)) != len(self.members):
+            raise FieldValueError("members", "un·e apprenant·e est indiqué·e deux fois")
+        return self
 
 
 # --------------------------------------------------------------------------

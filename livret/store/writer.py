@@ -17,13 +17,22 @@ from . import atomic, nofollow
 from .date_range import calendar_day, check_date_window, date_window
 from .errors import FieldError, InvalidInput, from_validation_error
 from .history import HistoryError
-from .records import FRAMEWORKS_DIR, PROFILE_FILE, LearnerRecord, StoredEntry, StoreError
+from .records import (
+    FRAMEWORKS_DIR,
+    GROUPS_DIR,
+    PROFILE_FILE,
+    LearnerRecord,
+    StaleWrite,
+    StoredEntry,
+    StoreError,
+)
 from .schema import (
     ENTRY_ADAPTER,
     ENTRY_TYPES,
     MAX_BODY,
     SERVER_KEYS,
     EntryBase,
+    Group,
     LearnerProfile,
     entry_to_data,
 )
@@ -44,6 +53,48 @@ class Commit:
     message: str
     #: The git commit, None when the store has no history.
     commit_id: str | None = None
+    #: Every learner the commit touched, when it touched several (a CSV import, a bulk entry).
+    learner_ids: tuple[str, ...] = ()
+
+    @property
+    def learners(self) -> tuple[str, ...]:
+        """The learners whose folder the commit changed (none for a framework or a group)."""
+        if self.learner_ids:
+            return self.learner_ids
+        return (self.learner_id,) if self.learner_id else ()
+
+
+#: ``expected`` of a change that replaces whatever is there (a command-line tool, a migration).
+ANY_REVISION = "*"
+
+
+@dataclass(frozen=True)
+class ProfileChange:
+    """A learner profile to write.  ``expected``: the revision the change was made from
+    (:meth:`~livret.store.reader.FileReader.revision`), None for a new learner (refused if
+    the folder exists), :data:`ANY_REVISION` to replace without looking."""
+
+    profile: LearnerProfile
+    body: str | None = None  # None: keep the profile's current text
+    expected: str | None = ANY_REVISION
+
+
+@dataclass(frozen=True)
+class GroupChange:
+    """A group to write (or, with ``delete``, to remove); ``expected`` as for :class:`ProfileChange`."""
+
+    group: Group
+    expected: str | None = ANY_REVISION
+    delete: bool = False
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """One entry of a write to several learners at once (:meth:`EntryWriter.append_entries`)."""
+
+    learner_id: str
+    fields: dict[str, Any]
+    body: str = ""
 
 
 #: What upper layers register in ``Store.after_commit``.
@@ -177,7 +228,8 @@ class EntryWriter:
         return StoredEntry(prepared, body.strip("\r\n"), path.relative_to(self.root).as_posix())
 
 
-    def _commit_or_undo(self, learner_id: str, written: list[Path], *, author: str, message: str) -> None:
+    def _commit_or_undo(self, learner_id: str | None, written: list[Path], *, author: str, message: str,
+                        learner_ids: tuple[str, ...] = ()) -> None:
         """Commit files just written (grouped with other threads' commits); if git fails
         (a full disk...), remove them: all or nothing.  Then tell the after-commit hooks."""
         rel_paths = [p.relative_to(self.root).as_posix() for p in written]
@@ -188,33 +240,153 @@ class EntryWriter:
             with self.history.lock():
                 self.history.git("reset", "-q", "--", *rel_paths, check=False)  # unstage what git add staged
             raise StoreError(history_message(exc)) from None
-        self._witnessed(Commit(learner_id, tuple(rel_paths), author, message, commit_id))
+        self._witnessed(Commit(learner_id, tuple(rel_paths), author, message, commit_id, learner_ids))
 
     def _undo(self, written: Iterable[Path]) -> None:
         for p in written:
             p.unlink(missing_ok=True)
 
-    def write_profile(self, profile: LearnerProfile, body: str, *, author: str, message: str) -> None:
-        """Create or replace a learner's profile (profiles are not entries: they may change)."""
+    def write_profile(self, profile: LearnerProfile, body: str | None, *, author: str, message: str,
+                      expected: str | None = ANY_REVISION) -> str | None:
+        """Create or replace one learner's profile (profiles are not entries: they may change); one commit.
+
+        Errors are located at the profile's fields (``framework``...)."""
+        try:
+            return self.write_changes([ProfileChange(profile, body, expected)], author=author, message=message)
+        except InvalidInput as exc:
+            raise InvalidInput([FieldError(e.loc[2:], e.message) for e in exc.errors]) from None
+
+    def write_changes(self, profiles: Sequence[ProfileChange] = (), groups: Sequence[GroupChange] = (), *,
+                      author: str, message: str) -> str | None:
+        """Write profiles and groups together: all validated, all written, one commit, or nothing.
+
+        Refuses (:class:`InvalidInput`, locations ``profiles.<i>.<field>`` /
+        ``groups.<i>.<field>``) an unknown framework, a new learner whose
+        folder exists, the same learner twice, a group member who is no
+        learner; refuses with :class:`StaleWrite` a file that changed since
+        its ``expected`` revision.  Returns the commit id.
+        """
         errors: list[FieldError] = []
-        fw, _ = self.framework(profile.framework)
-        if fw is None:
-            errors.append(FieldError(("framework",), f"référentiel introuvable : {profile.framework}"))
+        frameworks = set(self.framework_ids())
+        seen: set[str] = set()
+        for i, change in enumerate(profiles):
+            p = change.profile
+            if p.framework not in frameworks:
+                errors.append(FieldError(("profiles", i, "framework"), f"référentiel introuvable : {p.framework}"))
+            if p.id in seen:
+                errors.append(FieldError(("profiles", i, "id"), f"{p.id} figure deux fois"))
+            seen.add(p.id)
+            if change.expected is None and nofollow.kind(self.root, p.id) is not None:
+                errors.append(FieldError(("profiles", i, "id"), f"l'apprenant·e {p.id} existe déjà"))
+        learners = set(self.learner_ids()) | seen
+        for i, change in enumerate(groups):
+            if change.delete:
+                continue
+            for j, member in enumerate(change.group.members):
+                if member not in learners:
+                    errors.append(FieldError(("groups", i, "members", j), f"apprenant·e inconnu·e : {member}"))
         if errors:
             raise InvalidInput(errors)
-        path = self.learner_dir(profile.id) / PROFILE_FILE
-        data = profile.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
-        data = {k: v for k, v in data.items() if v not in ([],)}
-        with self.history.lock():
+        files: list[tuple[Path, bytes | None, str | None]] = []  # (path, new bytes or None to remove, expected)
+        for change in profiles:
+            path = self.learner_dir(change.profile.id) / PROFILE_FILE
+            body = change.body
+            if body is None:
+                body = self.load_learner(change.profile.id).profile_body if change.expected is not None else ""
+            files.append((path, profile_text(change.profile, body), change.expected))
+        for change in groups:
+            path = self.root / GROUPS_DIR / f"{change.group.id}.yml"
+            text = None if change.delete else dump_yaml(group_data(change.group)).encode("utf-8")
+            files.append((path, text, change.expected))
+        learner_ids = tuple(c.profile.id for c in profiles)
+        with self.history.writing(), self.history.lock():
+            for path, _, expected in files:
+                rel = path.relative_to(self.root).as_posix()
+                if expected != ANY_REVISION and self.revision(rel) != expected:
+                    raise StaleWrite(rel)
+            for change in profiles:
+                self.writable_folder(change.profile.id)
+            previous: list[tuple[Path, bytes | None]] = []
             try:
-                atomic.replace(path, render_front_matter(data, body).encode("utf-8"))
-            except OSError as exc:
+                for path, text, _ in files:
+                    rel = path.relative_to(self.root).as_posix()
+                    old = nofollow.read_bytes(self.root, rel, limit=None) if path.is_file() else None
+                    previous.append((path, old))
+                    if text is None:
+                        path.unlink(missing_ok=True)
+                    else:
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        atomic.replace(path, text)
+                rels = [p.relative_to(self.root).as_posix() for p, _, _ in files]
+                commit_id = self.history.commit(rels, author=author, message=message) if rels else None
+            except (OSError, HistoryError) as exc:
+                self._restore(previous)
+                rels = [p.relative_to(self.root).as_posix() for p, _ in previous]
+                if rels:
+                    self.history.git("reset", "-q", "--", *rels, check=False)
+                if isinstance(exc, HistoryError):
+                    raise StoreError(history_message(exc)) from None
                 raise StoreError(os_message(exc)) from None
-            rel = path.relative_to(self.root).as_posix()
-            commit_id = self.history.commit([rel], author=author, message=message)
-        with self._cache_lock:
-            self._cache.pop(path, None)
-        self._witnessed(Commit(profile.id, (rel,), author, message, commit_id))
+            finally:
+                with self._cache_lock:
+                    for path, _, _ in files:
+                        self._cache.pop(path, None)
+        if files:
+            single = learner_ids[0] if len(learner_ids) == 1 else None
+            self._witnessed(Commit(single, tuple(rels), author, message, commit_id,
+                                   learner_ids if len(learner_ids) > 1 else ()))
+        return commit_id
+
+    def _restore(self, previous: Iterable[tuple[Path, bytes | None]]) -> None:
+        """Put back the files a failed write changed (an absent one removed)."""
+        for path, old in previous:
+            try:
+                if old is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    atomic.replace(path, old)
+            except OSError:  # pragma: no cover - the disk refuses even that: recover() and verify say so
+                log.exception("restauration impossible de %s", path)
+
+    def append_entries(self, items: Sequence[NewEntry], *, author: str, role: str, message: str,
+                       now: dt.datetime | None = None) -> list[StoredEntry]:
+        """The same kind of write to several learners at once: one new file per learner, one commit.
+
+        Every entry is validated first (errors located ``entries.<i>.<field>``);
+        nothing is written unless all are valid.
+        """
+        prepared: list[tuple[NewEntry, EntryBase]] = []
+        errors: list[FieldError] = []
+        for i, item in enumerate(items):
+            try:
+                prepared.append((item, self.prepare_entry(item.learner_id, item.fields, item.body, author=author,
+                                                          role=role, now=now)))
+            except InvalidInput as exc:
+                errors += [FieldError(("entries", i, *e.loc), e.message) for e in exc.errors]
+        if errors:
+            raise InvalidInput(errors)
+        written: list[Path] = []
+        stored: list[StoredEntry] = []
+        with self.history.writing():
+            try:
+                for item, entry in prepared:
+                    self.writable_folder(item.learner_id, "entries")
+                    text = render_front_matter(entry_to_data(entry), item.body).encode("utf-8")
+                    name = f"{entry.date.date().isoformat()}-{entry.type}-{entry.id[-8:].lower()}.md"
+                    path = self.learner_dir(item.learner_id) / "entries" / name
+                    atomic.create_new(path, text)
+                    written.append(path)
+                    stored.append(StoredEntry(entry, item.body.strip("\r\n"), path.relative_to(self.root).as_posix()))
+            except FileExistsError:
+                self._undo(written)
+                raise StoreError("un fichier du même nom existe déjà : réessayez") from None
+            except OSError as exc:
+                self._undo(written)
+                raise StoreError(os_message(exc)) from None
+            learner_ids = tuple(dict.fromkeys(item.learner_id for item, _ in prepared))
+            self._commit_or_undo(learner_ids[0] if len(learner_ids) == 1 else None, written, author=author,
+                                 message=message, learner_ids=learner_ids if len(learner_ids) > 1 else ())
+        return stored
 
     def write_framework(self, framework_id: str, data: dict, *, author: str, message: str,
                         force: bool = False) -> Path:
@@ -318,3 +490,14 @@ def history_message(exc: HistoryError) -> str:
     return f"{text} : l'entrée n'a pas été enregistrée"
 
 
+
+
+def profile_text(profile: LearnerProfile, body: str) -> bytes:
+    """A profile file: its front matter (YAML dumper, empty values left out) and its text."""
+    data = profile.model_dump(mode="json", exclude_none=True)
+    data = {k: v for k, v in data.items() if v != []}
+    return render_front_matter(data, body).encode("utf-8")
+
+
+def group_data(group: Group) -> dict[str, Any]:
+    return {k: v for k, v in group.model_dump(mode="json", exclude_none=True).items() if v != []}
