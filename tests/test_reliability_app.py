@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -160,7 +161,9 @@ def test_sigkill_mid_load_then_restart(served_project, tmp_path):
         with Client(restarted) as client:
             client.login("tina", PASSWORD)
             response, entry_id = post_entry(client, "alice", "meeting", meeting_form(99_999))
-        assert entry_id is not None, response.status  # the store takes writes again
+        # the store takes writes again (on failure: the form's messages, and the server's log)
+        errors = re.findall(r"<li>(?:<a [^>]*>)?([^<]*)<", response.body.split('id="erreurs"', 1)[-1])[:5]
+        assert entry_id is not None, (response.status, errors, restarted.output()[-3000:])
     finally:
         stop(restarted)
     check = livret_cli(served_project, "check")

@@ -100,7 +100,8 @@ def api_post(client, token, fields):
     return client.post("/api/v1/learners/alice/entries", json=fields, headers=bearer(token))
 
 
-CSRF_VALUE = re.compile(r'(name="csrf_token" value=")[^"]*"')
+#: The CSRF token, in the page's meta tag and in every form's hidden input.
+CSRF_VALUE = re.compile(r'((?:name="csrf_token" value|name="csrf-token" content)=")[^"]*"')
 
 
 def without(text: str, *ids: str) -> str:
