@@ -10,7 +10,9 @@ Figures (``--only`` names): build (full build, ms per page, peak memory),
 disk, naive (the naive way vs livret build), noop (no-change rebuild), one
 (one learner's rebuild in the warm worker), submit (submit-to-visible),
 append (16 concurrent clients), dashboard (1,000 learners), seal (the witness
-journal's cost per append, ``livret verify``).
+journal's cost per append, ``livret verify``), import (1,000 learners from a
+CSV), filters (the admin's filtered dashboard and its CSV export, 1,000
+learners).
 
 Runs from a fresh clone after ``pip install -e '.[test]'``: nothing else is
 needed (no psutil, no HTTP library: /proc and the standard library).
@@ -31,13 +33,13 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_app, bench_build, bench_seal  # noqa: E402
+from benchmarks import bench_admin, bench_app, bench_build, bench_seal  # noqa: E402
 from benchmarks.figures import Figure, markdown_table, table  # noqa: E402
 from benchmarks.live_app import serve, stop  # noqa: E402
 from benchmarks.measure import machine, run_measured  # noqa: E402
 from benchmarks.synth import SIZES, generate  # noqa: E402
 
-NAMES = ("build", "disk", "naive", "noop", "one", "submit", "append", "dashboard", "seal")
+NAMES = ("build", "disk", "naive", "noop", "one", "submit", "append", "dashboard", "seal", "import", "filters")
 OUT = Path(__file__).resolve().parent / "out"
 DASHBOARD_LEARNERS = 1000
 
@@ -112,7 +114,7 @@ def measure_app(args, project, work: Path) -> list[Figure]:
 
 
 def measure_dashboard(args, size: str, work: Path, project) -> list[Figure]:
-    if "dashboard" not in args.only:
+    if not {"dashboard", "filters"} & set(args.only):
         return []
     per_learner = args.dashboard_entries or SIZES[size][1]
     if size == "L":
@@ -121,12 +123,27 @@ def measure_dashboard(args, size: str, work: Path, project) -> list[Figure]:
         step(f"magasin de {DASHBOARD_LEARNERS} apprenant·es × {per_learner} entrées")
         big = generate(work / "dashboard", learners=DASHBOARD_LEARNERS, entries=per_learner, seed=args.seed,
                        git=False, attachments=False).project
+    if "filters" in args.only:
+        bench_admin.add_groups(big)
     served = serve(big.root, work / "serve-dashboard.log", startup_build=False)
+    figures = []
     try:
-        step("tableau de bord")
-        return bench_app.dashboard(big, served, 30, DASHBOARD_LEARNERS)
+        if "dashboard" in args.only:
+            step("tableau de bord")
+            figures += bench_app.dashboard(big, served, 30, DASHBOARD_LEARNERS)
+        if "filters" in args.only:
+            step("tableau de bord filtré et export CSV")
+            figures += bench_admin.filtered_dashboard(big, served, 30, DASHBOARD_LEARNERS)
     finally:
         stop(served)
+    return figures
+
+
+def measure_import(args, work: Path) -> list[Figure]:
+    if "import" not in args.only:
+        return []
+    step(f"import CSV de {bench_admin.IMPORT_ROWS} apprenant·es")
+    return bench_admin.import_learners(work)
 
 
 def measure_seal(args, size: str, work: Path, project) -> list[Figure]:
@@ -156,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         figures += measure_app(args, project, work)
         figures += measure_dashboard(args, size, work, project)
         figures += measure_seal(args, size, work, project)
+        figures += measure_import(args, work)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

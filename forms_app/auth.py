@@ -12,11 +12,19 @@ id changes at every sign-in; sign-out ends the session in the database, so
 a cookie captured earlier opens nothing; a password change, a disable or a
 role change ends every session of the account (the person who changed their
 password gets a new one).
+
+An account with a second factor (:mod:`livret.instance.totp`) signs in in
+two steps: a correct password puts a *pending* mark in the cookie (the
+username, the account's stamp, the time; no session yet), and
+``/connexion/code`` opens the session once a code (or a recovery code,
+then spent) is right.  Wrong codes count as failed sign-ins (same limits as
+passwords); the mark expires after five minutes.
 """
 
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -28,7 +36,9 @@ from wtforms import PasswordField, StringField
 
 from livret.instance.access import can_read, can_write
 from livret.instance.accounts import AccountError, LoginRefused, User
+from livret.instance.passwords import POLICY_TEXT
 from livret.instance.sessions import Sessions
+from livret.instance.totp import SecondFactor
 from livret.store import LearnerRecord, UnknownLearner, valid_learner_id
 from livret.store.schema import LearnerProfile
 
@@ -37,6 +47,10 @@ from .state import livret
 bp = Blueprint("auth", __name__)
 #: The one key of the session cookie that says who is signed in (an opaque random id).
 SESSION_KEY = "sid"
+#: Key of the cookie that marks a sign-in waiting for its second factor (no session yet).
+PENDING_KEY = "tfa"
+#: How long a correct password waits for its second factor, in seconds.
+PENDING_SECONDS = 5 * 60
 
 
 # --------------------------------------------------------------------------
@@ -147,6 +161,26 @@ def open_session(user: User) -> None:
     session.permanent = True
 
 
+def start_second_step(user: User, next_url: str | None) -> None:
+    """A correct password for an account with a second factor: mark the cookie (no session yet)."""
+    session.pop(PENDING_KEY, None)
+    session[PENDING_KEY] = {"u": user.username, "s": user.stamp, "t": time.time(), "n": next_url or ""}
+
+
+def pending_second_step() -> dict | None:
+    """The sign-in waiting for its code, if any and not expired."""
+    mark = session.get(PENDING_KEY)
+    if not isinstance(mark, dict) or not isinstance(mark.get("u"), str) or not isinstance(mark.get("t"), float | int):
+        return None
+    if not 0 <= time.time() - mark["t"] <= PENDING_SECONDS:
+        return None
+    return mark
+
+
+def second_factor() -> SecondFactor:
+    return SecondFactor(livret().accounts)
+
+
 @bp.before_app_request
 def load_user() -> None:
     g.user = None
@@ -199,10 +233,55 @@ def login():
             if exc.retry_after:
                 headers["Retry-After"] = str(exc.retry_after)
         else:
+            if user.totp_enabled:
+                start_second_step(user, next_url)
+                return redirect(url_for("auth.second_step"))
             open_session(user)
-            flash(_("Bienvenue, %(name)s.", name=user.username), "success")
+            flash(_("Bienvenue, %(name)s.", name=user.name), "success")
             return redirect(next_url or url_for("dashboard.index"))
     return render_template("auth/login.html", form=form, error=error, next_url=next_url), status, headers
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("Code"), render_kw={"autocomplete": "one-time-code", "autocapitalize": "none",
+                                              "spellcheck": "false", "maxlength": 40})
+
+
+@bp.route("/connexion/code", methods=["GET", "POST"])
+def second_step():
+    """The second step of a sign-in: a code of the authenticator app, or a recovery code."""
+    mark = pending_second_step()
+    if mark is None:
+        session.pop(PENDING_KEY, None)
+        if request.method == "POST":
+            flash(_("La connexion a expiré : saisissez de nouveau votre mot de passe."), "error")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    error, status, headers = None, 200, {}
+    if request.method == "POST":
+        if not form.validate():
+            error, status = _("Le formulaire a expiré : recommencez."), 400
+        else:
+            try:
+                user, how = second_factor().verify(mark["u"], form.code.data or "", origin=origin(),
+                                                   stamp=mark.get("s"))
+            except LoginRefused as exc:
+                error = str(exc)
+                status = 429 if exc.retry_after else 401
+                if exc.retry_after:
+                    headers["Retry-After"] = str(exc.retry_after)
+            except AccountError as exc:
+                error, status = str(exc)[:1].upper() + str(exc)[1:] + ".", 409
+            else:
+                next_url = safe_next(mark.get("n"))
+                open_session(user)  # (clears the pending mark with the old cookie)
+                flash(_("Bienvenue, %(name)s.", name=user.name), "success")
+                if how == "recovery":
+                    left = second_factor().remaining_codes(user.username)
+                    flash(_("Code de secours utilisé : il n'est plus valable. Il vous en reste %(n)d ; "
+                            "régénérez-les depuis « Sécurité du compte ».", n=left), "warning")
+                return redirect(next_url or url_for("dashboard.index"))
+    return render_template("account/signin_code.html", form=form, error=error), status, headers
 
 
 @bp.route("/deconnexion", methods=["POST"])
@@ -240,4 +319,4 @@ def password():
                     flash(_("Mot de passe modifié. Vos autres sessions sont fermées."), "success")
                     return redirect(url_for("dashboard.index"))
         status = 422
-    return render_template("auth/password.html", form=form, errors=errors), status
+    return render_template("auth/password.html", form=form, errors=errors, policy=POLICY_TEXT), status

@@ -4,6 +4,13 @@
   apprentices, admins and auditors everyone: one sortable table, most urgent
   first by default (sorting is done on the server, so it works without
   JavaScript).
+- Filters (query string ``groupe``, ``tuteur``, ``formation``, ``statut``,
+  ``attention=1``), the search (``q``), the sort (``tri``, ``ordre``) and
+  the pages combine; the filters that need only profiles and groups are
+  applied before any record is read (:mod:`livret.views.roster`), so a
+  narrowed dashboard of a big organisation reads only what it shows.
+  ``/tableau-de-bord/export.csv`` gives the same list (every page) as a CSV
+  for French Excel, with the same authorization.
 - A learner lands on their own page: progress, what to do next, their
   entries.
 
@@ -14,16 +21,18 @@ derived views, so the dashboard, the built site and the API agree.
 from __future__ import annotations
 
 import math
-import unicodedata
 from dataclasses import dataclass
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from livret.admin.first_steps import checklist
 from livret.instance.access import audience_for, can_correct, can_read, writable_types
-from livret.store import LearnerRecord
-from livret.store.schema import TYPE_LABELS
-from livret.views import progress
+from livret.store import UnknownLearner
+from livret.store.schema import LEARNER_STATUSES, TYPE_LABELS, Group, LearnerProfile
+from livret.views import progress, roster
+from livret.views.roster import SORTS, Filters, Row, fold, matching, sort_rows  # noqa: F401 - re-exported
+from livret.views.spreadsheet import csv_text
 
 from .auth import current_user, learner_or_404_403, login_required
 from .entries import latest_version
@@ -32,75 +41,45 @@ from .state import livret
 bp = Blueprint("dashboard", __name__)
 
 
-@dataclass
-class Row:
-    """One learner in a dashboard table; ``summary`` is None when the profile is invalid."""
-
-    id: str
-    record: LearnerRecord
-    summary: progress.Summary | None
-
-
-#: Sort keys of the dashboard table (query string ``tri``), missing values last.
-SORTS = {
-    "urgence": lambda r: r.summary.urgency,
-    "nom": lambda r: r.summary.name.lower(),
-    "progression": lambda r: r.summary.progress.share,
-    "contact": lambda r: r.summary.days_since_last_contact,
-    "action": lambda r: r.summary.next_action.due if r.summary.next_action else None,
-    "assiduite": lambda r: r.summary.attendance_rate,
-    "alertes": lambda r: len(r.summary.attention),
-}
-
-
 def sort_labels() -> dict[str, str]:
     return {"urgence": _("Urgence"), "nom": _("Nom"), "progression": _("Progression"),
             "contact": _("Dernier contact"), "action": _("Prochaine action"),
             "assiduite": _("Assiduité"), "alertes": _("Alertes")}
 
 
-def sort_rows(rows: list[Row], key: str, descending: bool) -> list[Row]:
-    """Rows sorted by ``key``; invalid profiles and missing values always come last."""
-    get = SORTS.get(key, SORTS["urgence"])
-    valid = [r for r in rows if r.summary is not None]
-    known = [r for r in valid if get(r) is not None]
-    missing = [r for r in valid if get(r) is None]
-    known.sort(key=get, reverse=descending)
-    return known + missing + [r for r in rows if r.summary is None]
-
-
 #: Rows of the dashboard table per page (an admin of a big organisation sees thousands).
 PAGE_SIZE = 100
+#: Roles that see the tutors column and filter by tutor (they read every learner).
+ROSTER_ROLES = ("admin", "auditor")
 
 
-def fold(text: str) -> str:
-    """Lower case without accents: « Élodie » matches « elodie »."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+def readable_profiles(user) -> dict[str, LearnerProfile | None]:
+    """The learners this user may read, with their profile (None when invalid: admins and auditors only).
+
+    Cheap: a profile's parse is cached by date and size.
+    """
+    store = livret().project.store
+    out: dict[str, LearnerProfile | None] = {}
+    for lid in store.learner_ids():
+        try:
+            profile = store.profile(lid)
+        except UnknownLearner:  # removed meanwhile
+            continue
+        if profile is None:
+            if user.role in ROSTER_ROLES:
+                out[lid] = None
+        elif can_read(user.role, user.username, profile):
+            out[lid] = profile
+    return out
 
 
-def matching(rows: list[Row], query: str) -> list[Row]:
-    """Rows whose learner name, programme or id holds every word of ``query``."""
-    words = fold(query).split()
-    if not words:
-        return rows
+def readable_rows(user, filters: Filters | None = None, members: dict[str, frozenset[str]] | None = None,
+                  profiles: dict[str, LearnerProfile | None] | None = None) -> list[Row]:
+    """The learners this user may read that pass the profile filters, each with its dashboard summary.
 
-    def text(row: Row) -> str:
-        s = row.summary
-        return fold(" ".join([row.id] + ([s.name, s.programme or ""] if s is not None else [])))
-
-    kept = []
-    for row in rows:
-        found = text(row)
-        if all(w in found for w in words):
-            kept.append(row)
-    return kept
-
-
-def readable_rows(user) -> list[Row]:
-    """The learners this user may read, each with its dashboard summary.
-
-    A summary is computed once per state of the learner's files (and per
-    day, audience and organisation settings): ``Store.derived``.
+    Records and summaries are read only for the learners kept, and a summary
+    is computed once per state of the learner's files (and per day, audience
+    and organisation settings): ``Store.derived``.
     """
     ctx = livret()
     store = ctx.project.store
@@ -108,19 +87,76 @@ def readable_rows(user) -> list[Row]:
     today = ctx.today()
     audience = audience_for(user.role)
     key = ("dashboard-summary", today, audience, settings.model_dump_json())
+    filters = filters or Filters()
+    members = members or {}
     rows = []
-    for lid in store.learner_ids():
-        profile = store.profile(lid)
-        if profile is None:
-            if user.role in ("admin", "auditor"):
-                rows.append(Row(lid, store.load_learner(lid), None))
+    for lid, profile in (readable_profiles(user) if profiles is None else profiles).items():
+        if not roster.keep_profile(lid, profile, filters, members):
             continue
-        if not can_read(user.role, user.username, profile):
+        try:
+            record = store.load_learner(lid)
+        except UnknownLearner:
             continue
-        record = store.load_learner(lid)
+        if record.profile is None:
+            rows.append(Row(lid, record, None, None))
+            continue
         summary = store.derived(record, key, lambda r: progress.summary(r, settings, today, audience))
-        rows.append(Row(lid, record, summary))
+        rows.append(Row(lid, record, summary, record.profile))
     return rows
+
+
+@dataclass
+class Listing:
+    """The dashboard's rows for a request: filtered, searched and sorted (every page)."""
+
+    rows: list[Row]
+    total: int
+    filters: Filters
+    query: str
+    sort: str
+    descending: bool
+    staff: bool
+    roster_view: bool
+    labels: dict[str, str]
+    choices: roster.Choices
+    groups: dict[str, Group]
+    #: Every learner the user reads, with its profile (None when invalid).
+    profiles: dict[str, LearnerProfile | None]
+
+    def args(self, **over) -> dict[str, str]:
+        """Query-string arguments that keep this listing (sort, search, filters), for links."""
+        out = {"tri": self.sort, "ordre": "desc" if self.descending else None, "q": self.query or None,
+               **self.filters.args()}
+        out.update(over)
+        return {k: v for k, v in out.items() if v is not None}
+
+
+def listing(user) -> Listing:
+    """The dashboard of ``user`` for the request's query string (``tri``, ``ordre``, ``q``, filters)."""
+    store = livret().project.store
+    staff = audience_for(user.role) == "staff"
+    roster_view = user.role in ROSTER_ROLES
+    labels = sort_labels()
+    if not staff:
+        del labels["alertes"]  # alerts are staff information
+    key = request.args.get("tri", "urgence")
+    key = key if key in labels else "urgence"
+    descending = request.args.get("ordre") == "desc"
+    query = " ".join(request.args.get("q", "").split())[:100]
+    filters = Filters.from_args(request.args, staff=staff, tutors=roster_view)
+    groups = store.groups()  # once per request
+    members = roster.group_members(groups)
+    profiles = readable_profiles(user)
+    rows = readable_rows(user, filters, members, profiles)
+    rows = [r for r in rows if roster.keep_summary(r, filters)]
+    found = sort_rows(matching(rows, query), key, descending)
+    return Listing(found, len(profiles), filters, query, key, descending, staff, roster_view, labels,
+                   roster.choices(profiles, groups), groups, profiles)
+
+
+def tutor_names(users) -> dict[str, str]:
+    """Username -> the name to show (the account's display name when it has one)."""
+    return {u.username: getattr(u, "display_name", None) or u.username for u in users}
 
 
 @bp.route("/")
@@ -133,25 +169,81 @@ def index():
 @login_required
 def home():
     user = current_user()
-    rows = readable_rows(user)
-    if user.role == "learner" and len(rows) == 1:
-        return redirect(url_for(".learner", learner_id=rows[0].id))
-    staff = audience_for(user.role) == "staff"
-    labels = sort_labels()
-    if not staff:
-        del labels["alertes"]  # alerts are staff information
-    key = request.args.get("tri", "urgence")
-    key = key if key in labels else "urgence"
-    descending = request.args.get("ordre") == "desc"
-    query = " ".join(request.args.get("q", "").split())[:100]
-    found = sort_rows(matching(rows, query), key, descending)
-    pages = max(1, math.ceil(len(found) / PAGE_SIZE))
+    if user.role == "learner":
+        own = readable_profiles(user)
+        if len(own) == 1:
+            return redirect(url_for(".learner", learner_id=next(iter(own))))
+    view = listing(user)
+    pages = max(1, math.ceil(len(view.rows) / PAGE_SIZE))
     page = min(max(1, request.args.get("page", 1, type=int)), pages)
-    return render_template("dashboard/index.html", rows=found[(page - 1) * PAGE_SIZE:page * PAGE_SIZE],
+    users = livret().accounts.list() if view.roster_view else []
+    first_steps = None
+    if user.role == "admin":  # admins read every profile: the listing's are all of them
+        steps = checklist(livret().project.store, users, view.profiles)
+        first_steps = None if steps.complete else steps
+    return render_template("dashboard/index.html", view=view, rows=view.rows[(page - 1) * PAGE_SIZE:page * PAGE_SIZE],
                            stale=livret().stale_sites(),
                            witness_late=livret().seal.late() if user.role == "admin" else [],
-                           total=len(rows), found=len(found), query=query, page=page, pages=pages,
-                           page_size=PAGE_SIZE, sort=key, descending=descending, staff=staff, sort_labels=labels)
+                           total=view.total, found=len(view.rows), query=view.query, page=page, pages=pages,
+                           page_size=PAGE_SIZE, sort=view.sort, descending=view.descending, staff=view.staff,
+                           sort_labels=view.labels, filters=view.filters, choices=view.choices,
+                           roster_view=view.roster_view, names=tutor_names(users),
+                           first_steps=first_steps, statuses=LEARNER_STATUSES)
+
+
+def export_rows(view: Listing, names: dict[str, str]) -> list[list[object]]:
+    """The CSV of a listing: a header, then one line per learner (every page), French Excel figures.
+
+    Alerts only for the staff audience; tutors only where the page shows them.
+    """
+    header = [_("Identifiant"), _("Nom"), _("Prénom"), _("Formation"), _("Statut"), _("Groupes")]
+    if view.roster_view:
+        header.append(_("Tuteur·rices"))
+    header += [_("Début"), _("Fin prévue"), _("Progression (%)"), _("Compétences acquises"),
+               _("Compétences du référentiel"), _("Dernier contact"), _("Jours sans contact"),
+               _("Prochaine action"), _("Échéance"), _("Assiduité (%)")]
+    if view.staff:
+        header += [_("Alertes (nombre)"), _("Alertes")]
+    out: list[list[object]] = [header]
+    group_names = {gid: g.name for gid, g in view.groups.items()}
+    members = roster.group_members(view.groups)
+    for row in view.rows:
+        groups = ", ".join(group_names[gid] for gid, m in members.items() if row.id in m)
+        p, s = row.profile, row.summary
+        if p is None or s is None:
+            line = [row.id, "", "", "", _("profil invalide (voir « livret check »)"), groups]
+            line += [""] * (len(header) - len(line))
+            out.append(line)
+            continue
+        line = [row.id, p.last_name, p.first_name, p.programme, LEARNER_STATUSES[p.status], groups]
+        if view.roster_view:
+            line.append(", ".join(names.get(t, t) for t in p.tutors))
+        line += [roster.date_fr(p.start), roster.date_fr(p.end), roster.decimal_fr(s.progress.share),
+                 s.progress.acquired, s.progress.total, roster.date_fr(s.last_contact),
+                 "" if s.days_since_last_contact is None else s.days_since_last_contact,
+                 s.next_action.title if s.next_action else "",
+                 roster.date_fr(s.next_action.due) if s.next_action else "", roster.decimal_fr(s.attendance_rate)]
+        if view.staff:
+            line += [len(s.attention), " | ".join(a.message for a in s.attention)]
+        out.append(line)
+    return out
+
+
+@bp.route("/tableau-de-bord/export.csv")
+@login_required
+def export():
+    """The dashboard's list as filtered and sorted (every page), for French Excel: ``;``, UTF-8 with BOM,
+    decimal comma, dates DD/MM/YYYY, every cell safe from formulas (:func:`livret.views.spreadsheet.safe_cell`)."""
+    user = current_user()
+    view = listing(user)
+    names = tutor_names(livret().accounts.list()) if view.roster_view else {}
+    data = csv_text(export_rows(view, names), bom=True).encode("utf-8")
+    response = Response(data, mimetype="text/csv")
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    name = f"apprenants-{livret().today().isoformat()}.csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/apprenants/<learner_id>/")

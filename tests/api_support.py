@@ -12,6 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from factories import password_of
+
 from livret.instance.accounts import Accounts
 from livret.instance.db import DB_NAME, InstanceDB
 from livret.instance.tokens import Tokens
@@ -26,7 +28,7 @@ def make_accounts_db(folder: Path) -> Path:
     """An instance database with one account per role (scrypt is slow: build it once)."""
     accounts = Accounts(InstanceDB(folder))
     for username, role in USERS.items():
-        accounts.add(username, role, f"mdp-{username}-secret")
+        accounts.add(username, role, password_of(username))
     return folder / DB_NAME
 
 

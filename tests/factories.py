@@ -41,6 +41,14 @@ SMALL_FRAMEWORK: dict[str, Any] = {
 }
 
 
+def password_of(username: str) -> str:
+    """The test password of ``username``: distinct per account, accepted by the password policy
+    (livret.instance.passwords: 19 characters of three classes, without the username)."""
+    import hashlib
+
+    return f"mdp-{int(hashlib.sha256(username.encode()).hexdigest(), 16) % 10**8:08d}-secret"
+
+
 def when(day: str, hour: int = 10) -> str:
     """An ISO date-time in Paris winter time."""
     d = dt.date.fromisoformat(day)

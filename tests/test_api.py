@@ -9,7 +9,7 @@ import subprocess
 import jsonschema
 import pytest
 from api_support import bearer, install_accounts, make_accounts_db, tokens_for
-from factories import add, meeting, when
+from factories import add, meeting, password_of, when
 
 from livret.instance.tokens import Tokens
 from livret.interop.openapi import openapi_document
@@ -90,7 +90,7 @@ def test_a_signed_in_browser_session_does_not_open_the_api(project, accounts_db)
 
     install_accounts(accounts_db, project.instance)
     client = create_app(project.root, testing=True, config={"WTF_CSRF_ENABLED": False}).test_client()
-    assert client.post("/connexion", data={"username": "ada", "password": "mdp-ada-secret"}).status_code == 302
+    assert client.post("/connexion", data={"username": "ada", "password": password_of("ada")}).status_code == 302
     assert client.get("/api/v1/learners").status_code == 401
 
 
@@ -234,7 +234,7 @@ def test_the_same_invalid_payload_gets_the_same_field_errors_as_the_form(api, ac
     from forms_app import create_app
 
     browser = create_app(project.root, testing=True, config={"WTF_CSRF_ENABLED": False}).test_client()
-    browser.post("/connexion", data={"username": "tina", "password": "mdp-tina-secret"})
+    browser.post("/connexion", data={"username": "tina", "password": password_of("tina")})
     page = browser.post("/apprenants/alice/nouvelle/meeting", data={
         "title": title, "date": "2026-02-02T10:00", "kind": "suivi", "modality": "distance-synchrone",
         "duration": "0"})
@@ -312,7 +312,7 @@ def test_account_page_creates_shows_once_and_revokes_tokens(api, accounts_db):
 
     client, tokens, project = api
     browser = create_app(project.root, testing=True, config={"WTF_CSRF_ENABLED": False}).test_client()
-    browser.post("/connexion", data={"username": "carl", "password": "mdp-carl-secret"})
+    browser.post("/connexion", data={"username": "carl", "password": password_of("carl")})
     assert browser.get("/compte/jetons").status_code == 200
     page = browser.post("/compte/jetons", data={"action": "create", "label": "ERP"}).get_data(as_text=True)
     secret = re.search(r'<code id="nouveau-jeton">(livret_[^<]+)</code>', page).group(1)

@@ -150,3 +150,15 @@ def test_a_failed_commit_puts_every_file_back(project, monkeypatch):
         (project.portfolios / ".git" / "index.lock").unlink()
     assert (project.portfolios / "alice/learner.md").read_bytes() == original
     assert not (project.portfolios / "zz9" / "learner.md").exists()
+
+
+def test_an_unchanged_write_commits_nothing(project):
+    store = project.store
+    before = commits(project)
+    profile = store.profile("alice")
+    assert store.write_profile(profile, None, author="ada", message="rien") is None
+    assert commits(project) == before
+    changed = profile.model_copy(update={"programme": "Autre"})
+    assert store.write_changes([ProfileChange(profile), ProfileChange(store.profile("bob")),
+                                ProfileChange(changed)][2:], author="ada", message="alice") is not None
+    assert commits(project) == before + 1

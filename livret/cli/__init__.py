@@ -22,6 +22,7 @@ def main(ctx: click.Context, root: str | None) -> None:
 from . import (  # noqa: E402
     build_cmds,  # noqa: F401
     interop_cmds,  # noqa: F401
+    learners_cmds,  # noqa: F401
     seal_cmds,  # noqa: F401
     serve_cmds,  # noqa: F401
     share_cmds,  # noqa: F401

@@ -20,9 +20,10 @@ import click
 from ..instance.accounts import Accounts
 from ..instance.tokens import TokenError, Tokens
 from ..interop.badges import credentials
-from ..interop.frameworks import ImportFailed, ImportResult, write_framework
-from ..interop.mahara import read_mahara_matrix
-from ..interop.moodle import read_moodle_csv, write_moodle_csv
+from ..interop.framework_import import READERS, commit_message, read_framework_file
+from ..interop.framework_import import import_framework as shared_import
+from ..interop.frameworks import ImportFailed, ImportResult
+from ..interop.moodle import write_moodle_csv
 from ..interop.progress_csv import progress_csv
 from ..seal import witnessed
 from ..store import StoreError, UnknownLearner, atomic
@@ -30,8 +31,6 @@ from ..store.project import Project
 from ..store.schema import USERNAME_RE
 from . import main
 from .common import fail, require_store, root_option
-
-READERS = {"moodle": read_moodle_csv, "mahara": read_mahara_matrix}
 
 
 def cli_author() -> str:
@@ -60,13 +59,17 @@ def framework() -> None:
 @click.option("--format", "fmt", type=click.Choice(sorted(READERS)), required=True,
               help="moodle : CSV de l'outil d'import des référentiels ; mahara : fichier SmartEvidence .matrix")
 @click.option("--id", "fid", default=None, help="Identifiant du référentiel (par défaut : tiré de son nom).")
-@click.option("--force", is_flag=True, help="Remplacer un référentiel existant du même identifiant.")
+@click.option("--force", is_flag=True, help="Remplacer un référentiel existant du même identifiant "
+              "(refusé si des entrées d'apprenant·es deviendraient invalides).")
 @root_option
 def import_framework(project: Project, file: Path, fmt: str, fid: str | None, force: bool) -> None:
-    """Importe un référentiel exporté de Moodle ou Mahara dans portfolios/_frameworks/."""
+    """Importe un référentiel exporté de Moodle ou Mahara dans portfolios/_frameworks/.
+
+    Le même chemin que la page d'import de l'administration (livret.interop.framework_import).
+    """
     require_store(project)
     try:
-        result: ImportResult = READERS[fmt](file.read_bytes(), name=file.name, framework_id_=fid)
+        result: ImportResult = read_framework_file(file.read_bytes(), fmt, name=file.name, framework_id=fid)
     except ImportFailed as exc:
         for problem in exc.problems:
             click.echo(problem, err=True)
@@ -78,8 +81,12 @@ def import_framework(project: Project, file: Path, fmt: str, fid: str | None, fo
     fw = result.framework
     witnessed(project)
     try:
-        path = write_framework(project.store, fw, author=cli_author(), force=force,
-                               message=f"Référentiel {fw.id} importé de {fmt.capitalize()} ({file.name})")
+        path = shared_import(project.store, result, author=cli_author(), replace=force,
+                             message=commit_message(fw, fmt, file.name))
+    except ImportFailed as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        fail(f"{file.name} n'a pas été importé ; rien n'a été écrit")
     except StoreError as exc:
         fail(str(exc))
     count = len(fw.competencies())

@@ -2,57 +2,40 @@
 
 Accounts are in the instance database; *assignments* (which learners a user
 acts on) are written in the learners' profiles, through the store, so they
-are versioned with the portfolios.
+are versioned with the portfolios.  The checks and the writes are those of
+the administration pages (:mod:`livret.admin.accounts`).
 """
 
 
 import sys
 
 import click
-from pydantic import ValidationError
 
-from ..instance.accounts import AccountError, Accounts, check_role, check_username, random_password
+from ..admin.accounts import AccountAdmin
+from ..instance.accounts import AccountError, Accounts, random_password
 from ..seal import witnessed
-from ..store import StoreError, UnknownLearner
-from ..store.errors import InvalidInput, from_validation_error
+from ..store import StoreError
+from ..store.errors import InvalidInput
 from ..store.project import Project
-from ..store.schema import ROLE_LABELS, LearnerProfile
+from ..store.schema import ROLE_LABELS
 from . import main
 from .common import fail, require_store, root_option
 
 ROLES = list(ROLE_LABELS)
-#: Which profile key records the assignment of each role.
-ASSIGNMENT_KEY = {"learner": "account", "tutor": "tutors", "company": "company_tutors"}
 
 
-def _read_password(from_stdin: bool) -> tuple[str, bool]:
+def _read_password(from_stdin: bool, username: str = "") -> tuple[str, bool]:
     """(password, generated)."""
     if not from_stdin:
-        return random_password(), True
+        return random_password(username), True
     text = sys.stdin.readline().rstrip("\r\n")
     if not text:
         fail("--password-stdin : aucun mot de passe lu sur l'entrée standard", 2)
     return text, False
 
 
-def assigned_profile(profile: LearnerProfile, username: str, role: str) -> LearnerProfile:
-    """The profile with ``username`` assigned in the key of ``role``; raise AccountError if impossible."""
-    key = ASSIGNMENT_KEY.get(role)
-    if key is None:
-        raise AccountError(f"--learner ne s'applique pas au rôle {role} (il lit déjà tous les portfolios)")
-    if key == "account":
-        if profile.account not in (None, username):
-            raise AccountError(f"{profile.id} a déjà un compte apprenant·e : {profile.account}")
-        return profile.model_copy(update={"account": username})
-    current = list(getattr(profile, key))
-    if username in current:
-        return profile
-    data = {**profile.model_dump(), key: current + [username]}
-    try:  # validate the whole profile again (a company tutor needs a company)
-        return LearnerProfile.model_validate(data)
-    except ValidationError as exc:
-        messages = "; ".join(str(e) for e in from_validation_error(exc))
-        raise AccountError(f"affectation impossible à {profile.id} : {messages}") from None
+def _refused(exc: InvalidInput) -> None:
+    fail("\n".join(e.message for e in exc.errors), 2)
 
 
 @main.group()
@@ -65,50 +48,40 @@ def user() -> None:
 @click.option("--role", type=click.Choice(ROLES), required=True, help="Rôle du compte.")
 @click.option("--learner", "learners", multiple=True, metavar="ID",
               help="Apprenant·e suivi·e (répétable) ; pour un compte apprenant·e : son propre portfolio.")
+@click.option("--name", "display_name", default="", metavar="TEXTE", help="Nom affiché (ex. « Marie Durand »).")
+@click.option("--email", default="", metavar="ADRESSE", help="Adresse e-mail du compte.")
 @click.option("--password-stdin", is_flag=True, help="Lire le mot de passe sur l'entrée standard "
               "(sinon un mot de passe aléatoire est affiché).")
 @root_option
-def user_add(project: Project, name: str, role: str, learners: tuple[str, ...], password_stdin: bool) -> None:
-    """Crée le compte NAME ; chaque --learner enregistre l'affectation dans le profil de l'apprenant·e."""
+def user_add(project: Project, name: str, role: str, learners: tuple[str, ...], display_name: str, email: str,
+             password_stdin: bool) -> None:
+    """Crée le compte NAME ; les --learner sont enregistrés dans les profils des apprenant·es (un commit)."""
     require_store(project)
-    accounts = Accounts.for_project(project)
-    store = project.store
+    admin = AccountAdmin.for_project(project)
     if role == "learner" and len(set(learners)) > 1:
         fail("un compte apprenant·e correspond à un seul portfolio (un seul --learner)", 2)
-    # Check everything before changing anything.
-    updates: list[tuple[LearnerProfile, str]] = []
+    if role not in ("learner", "tutor", "company") and learners:
+        fail(f"--learner ne s'applique pas au rôle {role} (il lit déjà tous les portfolios)", 2)
+    # Everything but the password is checked before it is read.
     try:
-        if accounts.get(name) is not None:
-            raise AccountError(f"le compte {name} existe déjà")
-        check_username(name)
-        check_role(role)
-        for lid in dict.fromkeys(learners):
-            try:
-                record = store.load_learner(lid)
-            except UnknownLearner as exc:
-                raise AccountError(str(exc)) from None
-            if record.profile is None:
-                raise AccountError(f"le profil de {lid} est invalide : corrigez-le d'abord (livret check)")
-            updated = assigned_profile(record.profile, name, role)
-            updates.append((updated, record.profile_body))
-    except AccountError as exc:
-        fail(str(exc), 2)
-    password, generated = _read_password(password_stdin)
-    try:
-        accounts.add(name, role, password)
-    except AccountError as exc:
-        fail(str(exc), 2)
-    if updates:
+        admin.create(name, role, author="livret", display_name=display_name, email=email, learners=learners,
+                     password=None, base_url=None, dry_run=True)
+    except InvalidInput as exc:
+        _refused(exc)
+    password, generated = _read_password(password_stdin, name)
+    if learners:
         witnessed(project)
-    for profile, body in updates:
-        try:
-            store.write_profile(profile, body, author="livret",
-                                message=f"{profile.id} : affectation de {name} ({ROLE_LABELS[role].lower()})")
-        except (InvalidInput, StoreError) as exc:
-            fail(f"{profile.id} : affectation non enregistrée : {exc}")
+    try:
+        created = admin.create(name, role, author="livret", display_name=display_name, email=email,
+                               learners=learners, password=password)
+    except InvalidInput as exc:
+        _refused(exc)
+    except StoreError as exc:
+        fail(f"affectations non enregistrées, compte non créé : {exc}")
     click.echo(f"Compte {name} créé ({ROLE_LABELS[role]}).")
-    for profile, _ in updates:
-        click.echo(f"  affecté·e à {profile.id} ({profile.name})")
+    profiles = admin.profiles()
+    for lid in created.assigned:
+        click.echo(f"  affecté·e à {lid} ({profiles[lid].name if lid in profiles else lid})")
     if generated:
         click.echo(f"Mot de passe : {password}")
 
@@ -117,30 +90,25 @@ def user_add(project: Project, name: str, role: str, learners: tuple[str, ...], 
 @root_option
 def user_list(project: Project) -> None:
     """Liste les comptes, leur rôle, leur état et leurs affectations."""
-    users = Accounts.for_project(project).list()
-    if not users:
+    accounts = Accounts.for_project(project)
+    if not accounts.list():
         click.echo("Aucun compte. Créez-en un : livret user add NOM --role admin")
         return
-    assigned: dict[str, list[str]] = {}
-    if project.portfolios.is_dir():
-        for lid in project.store.learner_ids():
-            profile = project.store.profile(lid)
-            if profile is None:
-                continue
-            for username in {profile.account, *profile.tutors, *profile.company_tutors} - {None}:
-                assigned.setdefault(username, []).append(lid)
-    width = max(len(u.username) for u in users)
-    for u in users:
-        state = "désactivé" if u.disabled else "actif"
-        learners = ", ".join(assigned.get(u.username, [])) or "—"
-        click.echo(f"{u.username:<{width}}  {ROLE_LABELS[u.role]:<24}  {state:<10}  {learners}")
+    rows = AccountAdmin(project.store, accounts).rows()
+    width = max(len(r.user.username) for r in rows)
+    for r in rows:
+        learners = ", ".join(dict.fromkeys(a.learner_id for a in r.assignments)) or "—"
+        second = "2FA" if r.user.totp_enabled else "—"
+        click.echo(f"{r.user.username:<{width}}  {ROLE_LABELS[r.user.role]:<24}  {r.state:<10}  {learners}"
+                   f"  [{second}]{'  ' + r.user.display_name if r.user.display_name else ''}")
 
 
 def _set_disabled(project: Project, name: str, disabled: bool) -> None:
+    admin = AccountAdmin.for_project(project)
     try:
-        Accounts.for_project(project).set_disabled(name, disabled)
-    except AccountError as exc:
-        fail(str(exc), 2)
+        admin.set_disabled(name, disabled)
+    except InvalidInput as exc:
+        _refused(exc)
     click.echo(f"Compte {name} {'désactivé' if disabled else 'réactivé'}.")
 
 
@@ -148,7 +116,7 @@ def _set_disabled(project: Project, name: str, disabled: bool) -> None:
 @click.argument("name")
 @root_option
 def user_disable(project: Project, name: str) -> None:
-    """Désactive le compte NAME (ses sessions sont fermées ; l'historique reste)."""
+    """Désactive le compte NAME (ses sessions et ses liens à usage unique sont fermés ; l'historique reste)."""
     _set_disabled(project, name, True)
 
 
@@ -170,7 +138,7 @@ def user_set_password(project: Project, name: str, password_stdin: bool) -> None
     accounts = Accounts.for_project(project)
     if accounts.get(name) is None:
         fail(f"compte inconnu : {name}", 2)
-    password, generated = _read_password(password_stdin)
+    password, generated = _read_password(password_stdin, name)
     try:
         accounts.set_password(name, password)
     except AccountError as exc:
@@ -185,9 +153,54 @@ def user_set_password(project: Project, name: str, password_stdin: bool) -> None
 @click.option("--role", type=click.Choice(ROLES), required=True, help="Nouveau rôle du compte.")
 @root_option
 def user_set_role(project: Project, name: str, role: str) -> None:
-    """Change le rôle de NAME (ses sessions sont fermées : il se reconnecte avec ses nouveaux droits)."""
+    """Change le rôle de NAME (ses sessions sont fermées : il se reconnecte avec ses nouveaux droits).
+
+    Refusé pour le dernier administrateur actif, et tant que le compte a des
+    affectations que le nouveau rôle ne peut pas avoir.
+    """
+    admin = AccountAdmin.for_project(project)
     try:
-        Accounts.for_project(project).set_role(name, role)
-    except AccountError as exc:
-        fail(str(exc), 2)
+        admin.change_role(name, role)
+    except InvalidInput as exc:
+        _refused(exc)
     click.echo(f"Rôle de {name} : {ROLE_LABELS[role]}. Ses sessions sont fermées.")
+
+
+@user.command("reset")
+@click.argument("name")
+@root_option
+def user_reset(project: Project, name: str) -> None:
+    """Affiche un lien à usage unique pour que NAME choisisse un nouveau mot de passe (valable 24 h).
+
+    Pour un compte qui n'a pas encore de mot de passe : une nouvelle
+    invitation (7 jours).  Les liens précédents du compte ne fonctionnent
+    plus.  Le lien est complet quand l'adresse publique de l'organisme
+    (``public_url`` dans ``_organisation.yml``) est connue.
+    """
+    admin = AccountAdmin.for_project(project)
+    base_url = project.store.settings().public_url if project.portfolios.is_dir() else None
+    try:
+        delivery = admin.reset_link(name, author="livret", base_url=base_url)
+    except InvalidInput as exc:
+        _refused(exc)
+    hours = int(delivery.expires_in.total_seconds() // 3600)
+    what = "Invitation" if delivery.purpose == "invitation" else "Lien de réinitialisation"
+    validity = f"{hours // 24} jours" if hours >= 48 else f"{hours} h"
+    click.echo(f"{what} pour {name}, valable {validity}, à usage unique ; à transmettre à son titulaire.")
+    if not delivery.absolute:
+        click.echo("L'adresse publique de l'organisme (public_url dans _organisation.yml) n'est pas renseignée : "
+                   "ajoutez devant ce chemin l'adresse du serveur livret.")
+    click.echo(delivery.url)
+
+
+@user.command("reset-2fa")
+@click.argument("name")
+@root_option
+def user_reset_2fa(project: Project, name: str) -> None:
+    """Désactive le second facteur de NAME (téléphone perdu) : ses sessions sont fermées ; il le réactivera."""
+    admin = AccountAdmin.for_project(project)
+    try:
+        admin.reset_second_factor(name)
+    except InvalidInput as exc:
+        _refused(exc)
+    click.echo(f"Second facteur de {name} désactivé ; ses codes de secours ne fonctionnent plus.")

@@ -28,6 +28,14 @@ failures count.  A correct password resets its (account, origin) count.
 Sessions (:mod:`livret.instance.sessions`) are rows of this component too:
 changing a password, disabling an account or changing its role ends every
 session of the account, in the same transaction.
+
+Version 3 adds what the administration pages show and the second factor:
+a display name and an e-mail address, the last sign-in (UTC, ISO 8601),
+and the TOTP columns and recovery codes of :mod:`livret.instance.totp`.
+An account created by an administrator has no password until its owner
+sets one through a one-time invitation link (:mod:`livret.instance.onetime`):
+its hash is ``!``, which no password matches.  Passwords follow the CNIL's
+recommendation (:mod:`livret.instance.passwords`).
 """
 
 from __future__ import annotations
@@ -38,11 +46,13 @@ import datetime as dt
 import hashlib
 import hmac
 import ipaddress
+import re
 import secrets
 import time
 
 from ..store.schema import ROLE_LABELS, USERNAME_RE
 from . import db as instance_db
+from . import passwords
 from .access import ROLES
 
 instance_db.register("accounts", [
@@ -87,12 +97,37 @@ instance_db.register("accounts", [
     CREATE INDEX signin_failures_account ON signin_failures (username, origin, at);
     CREATE INDEX signin_failures_origin ON signin_failures (origin, at);
     """,
+    # version 3: display name, e-mail, last sign-in; the second factor (TOTP secret encrypted with the
+    # instance's key, see livret.instance.totp; the last time-step used, so a code works once) and its
+    # recovery codes (keyed hashes, single use)
+    """
+    ALTER TABLE users ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
+    ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT '';
+    ALTER TABLE users ADD COLUMN last_login TEXT;
+    ALTER TABLE users ADD COLUMN totp_secret TEXT;
+    ALTER TABLE users ADD COLUMN totp_pending TEXT;
+    ALTER TABLE users ADD COLUMN totp_enabled INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN totp_last_step INTEGER;
+    CREATE TABLE recovery_codes (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL,
+        code_hash TEXT NOT NULL,
+        created TEXT NOT NULL,
+        used_at TEXT
+    );
+    CREATE INDEX recovery_codes_username ON recovery_codes (username);
+    """,
 ])
 
 #: scrypt cost: N=2**15, r=8, p=1 uses 32 MiB and ~0.1 s per hash on one core.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
-MIN_PASSWORD = 10
-MAX_PASSWORD = 1024
+MAX_PASSWORD = passwords.MAX_PASSWORD
+#: The hash of an account whose owner has not chosen a password yet (no password matches it).
+NO_PASSWORD = "!"
+MAX_DISPLAY_NAME = 200
+MAX_EMAIL = 200
+#: As in a learner's profile (livret.store.schema), so a profile's address is always accepted here.
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 #: Rate limiting of failed sign-ins: at most this many failures in the window.
 WINDOW_SECONDS = 15 * 60
@@ -125,10 +160,23 @@ class User:
     #: Changes when the password, the role or the disabled flag changes; a
     #: session row records it, and one with another stamp is signed out.
     stamp: str
+    display_name: str = ""
+    email: str = ""
+    #: Last successful sign-in (UTC, ISO 8601), None if never.
+    last_login: str | None = None
+    #: The second factor (TOTP) is on.
+    totp_enabled: bool = False
+    #: False until the owner chose a password (an invitation not yet used).
+    has_password: bool = True
 
     @property
     def role_label(self) -> str:
         return ROLE_LABELS.get(self.role, self.role)
+
+    @property
+    def name(self) -> str:
+        """The display name, or the username when there is none."""
+        return self.display_name or self.username
 
 
 def hash_password(password: str) -> str:
@@ -164,12 +212,12 @@ def _dummy_hash() -> str:
     return _DUMMY_HASH
 
 
-def random_password() -> str:
-    """A random password of 16 URL-safe characters (96 bits), never starting with "-"
-    (it would read as an option when pasted on a command line)."""
+def random_password(username: str = "") -> str:
+    """A random password of 20 URL-safe characters (120 bits) that the policy accepts, never
+    starting with "-" (it would read as an option when pasted on a command line)."""
     while True:
-        password = secrets.token_urlsafe(12)
-        if not password.startswith("-"):
+        password = secrets.token_urlsafe(15)
+        if not password.startswith("-") and passwords.weakness(password, username) is None:
             return password
 
 
@@ -186,11 +234,32 @@ def check_role(role: str) -> None:
         raise AccountError(f"rôle inconnu : {role!r} (attendu : {', '.join(ROLES)})")
 
 
-def check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise AccountError(f"mot de passe trop court : au moins {MIN_PASSWORD} caractères")
-    if len(password) > MAX_PASSWORD:
-        raise AccountError(f"mot de passe trop long : au plus {MAX_PASSWORD} caractères")
+def check_password(password: str, username: str = "") -> None:
+    """Raise :class:`AccountError` saying what is missing unless ``password`` follows the policy
+    (:mod:`livret.instance.passwords`: the CNIL's case 1)."""
+    problem = passwords.weakness(password, username)
+    if problem:
+        raise AccountError(problem)
+
+
+def clean_display_name(name: str | None) -> str:
+    name = " ".join((name or "").split())
+    if len(name) > MAX_DISPLAY_NAME:
+        raise AccountError(f"nom affiché trop long : au plus {MAX_DISPLAY_NAME} caractères")
+    if any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in name):
+        raise AccountError("nom affiché : caractère non permis")
+    return name
+
+
+def clean_email(email: str | None) -> str:
+    email = (email or "").strip()
+    if not email:
+        return ""
+    if len(email) > MAX_EMAIL:
+        raise AccountError(f"adresse e-mail trop longue : au plus {MAX_EMAIL} caractères")
+    if not EMAIL_RE.match(email) or any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in email):
+        raise AccountError(f"adresse e-mail invalide : {email!r} (ex. marie.durand@exemple.fr)")
+    return email
 
 
 def origin_key(address: str) -> str:
@@ -213,7 +282,9 @@ def _now() -> str:
 
 
 def user_from_row(row) -> User:
-    return User(row["username"], row["role"], bool(row["disabled"]), row["created"], row["stamp"])
+    return User(row["username"], row["role"], bool(row["disabled"]), row["created"], row["stamp"],
+                display_name=row["display_name"], email=row["email"], last_login=row["last_login"],
+                totp_enabled=bool(row["totp_enabled"]), has_password=row["password_hash"] != NO_PASSWORD)
 
 
 class Accounts:
@@ -240,6 +311,7 @@ class Accounts:
         return user_from_row(row) if row else None
 
     def list(self) -> list[User]:
+        """Every account, by role then username (display name, e-mail, last sign-in, 2FA included)."""
         conn = self.db.connect()
         try:
             rows = conn.execute("SELECT * FROM users ORDER BY role, username").fetchall()
@@ -247,21 +319,56 @@ class Accounts:
             conn.close()
         return [user_from_row(r) for r in rows]
 
+    def active_admins(self) -> list[str]:
+        """Usernames of the enabled administrators."""
+        conn = self.db.connect()
+        try:
+            rows = conn.execute("SELECT username FROM users WHERE role = 'admin' AND disabled = 0 "
+                                "ORDER BY username").fetchall()
+        finally:
+            conn.close()
+        return [r[0] for r in rows]
+
     # ------------------------------------------------------------------ writing
 
-    def add(self, username: str, role: str, password: str) -> User:
+    def add(self, username: str, role: str, password: str | None = None, *, display_name: str = "",
+            email: str = "") -> User:
+        """A new account.  Without ``password`` it has none until its owner sets one through a
+        one-time invitation link (nobody can sign in with it meanwhile)."""
         check_username(username)
         check_role(role)
-        check_password(password)
-        encoded = hash_password(password)
+        display_name, email = clean_display_name(display_name), clean_email(email)
+        if password is not None:
+            check_password(password, username)
+        encoded = hash_password(password) if password is not None else NO_PASSWORD
         with self.db.transaction() as conn:
             if conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
                 raise AccountError(f"le compte {username} existe déjà")
             conn.execute(
-                "INSERT INTO users (username, role, password_hash, disabled, created, stamp) "
-                "VALUES (?, ?, ?, 0, ?, ?)",
-                (username, role, encoded, _now(), secrets.token_hex(8)),
+                "INSERT INTO users (username, role, password_hash, disabled, created, stamp, display_name, email) "
+                "VALUES (?, ?, ?, 0, ?, ?, ?, ?)",
+                (username, role, encoded, _now(), secrets.token_hex(8), display_name, email),
             )
+        user = self.get(username)
+        assert user is not None
+        return user
+
+    def remove(self, username: str) -> None:
+        """Delete an account that was just created, when what went with it failed (its assignments
+        could not be written): the history of a used account is kept by disabling it instead."""
+        with self.db.transaction() as conn:
+            conn.execute(END_SESSIONS_SQL, (username,))
+            conn.execute("DELETE FROM recovery_codes WHERE username = ?", (username,))
+            conn.execute("DELETE FROM users WHERE username = ? AND last_login IS NULL", (username,))
+
+    def set_profile(self, username: str, display_name: str, email: str) -> User:
+        """Change the display name and the e-mail address (sessions go on)."""
+        display_name, email = clean_display_name(display_name), clean_email(email)
+        with self.db.transaction() as conn:
+            done = conn.execute("UPDATE users SET display_name = ?, email = ? WHERE username = ?",
+                                (display_name, email, username))
+            if done.rowcount == 0:
+                raise AccountError(f"compte inconnu : {username}")
         user = self.get(username)
         assert user is not None
         return user
@@ -269,8 +376,23 @@ class Accounts:
     def set_password(self, username: str, password: str) -> None:
         """Change the password; every session of the account ends (the app opens a new one for
         the person who changed it) and its failed sign-ins are forgotten."""
-        check_password(password)
+        check_password(password, username)
         self._change(username, "password_hash = ?", hash_password(password), forget_failures=True)
+
+    def store_password(self, conn, username: str, encoded: str) -> None:
+        """Inside a caller's transaction (a one-time link consumed in the same one): the new hash,
+        a new stamp, every session ended, failures forgotten."""
+        done = conn.execute("UPDATE users SET password_hash = ?, stamp = ? WHERE username = ? AND disabled = 0",
+                            (encoded, secrets.token_hex(8), username))
+        if done.rowcount == 0:
+            raise AccountError(f"compte inconnu ou désactivé : {username}")
+        conn.execute(END_SESSIONS_SQL, (username,))
+        conn.execute("DELETE FROM signin_failures WHERE username = ?", (username,))
+
+    def record_login(self, username: str) -> None:
+        """The account signed in now (shown in the administration's list)."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE users SET last_login = ? WHERE username = ?", (_now(), username))
 
     def set_disabled(self, username: str, disabled: bool = True) -> None:
         """Disable (or enable again) the account; every session of the account ends."""
@@ -318,14 +440,27 @@ class Accounts:
             current = conn.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
             ok = (ok and row is not None and current is not None and not current["disabled"]
                   and current["password_hash"] == row["password_hash"])  # not changed meanwhile
-            if ok:
+            if ok and not current["totp_enabled"]:
+                # Signed in: failures forgotten, the sign-in recorded.  With a second factor, both
+                # wait for the code (livret.instance.totp): a correct password alone must not
+                # reset the count of wrong codes.
                 conn.execute("DELETE FROM signin_failures WHERE username = ? AND origin = ?", (username, origin))
-            else:
-                conn.execute("INSERT INTO signin_failures (username, origin, at) VALUES (?, ?, ?)",
-                             (username, origin, now))
+                conn.execute("UPDATE users SET last_login = ? WHERE username = ?", (_now(), username))
+                current = conn.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
+            elif not ok:
+                self.record_failure(conn, username, origin, now)
         if ok:
             return user_from_row(current)
         raise LoginRefused("Identifiant ou mot de passe incorrect, ou compte désactivé.")
+
+    @staticmethod
+    def record_failure(conn, username: str, origin: str, now: float) -> None:
+        """One failed attempt (a wrong password or a wrong second-factor code) of ``origin`` on ``username``."""
+        conn.execute("INSERT INTO signin_failures (username, origin, at) VALUES (?, ?, ?)", (username, origin, now))
+
+    def refuse_if_throttled(self, conn, username: str, origin: str, now: float) -> None:
+        """Public name of the limits' check, for the second factor's step (same counts, same limits)."""
+        self._refuse_if_throttled(conn, username, origin, now)
 
     def _refuse_if_throttled(self, conn, username: str, origin: str, now: float) -> None:
         """Raise :class:`LoginRefused` (with ``retry_after``) when this origin reached a limit."""

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from ..store import FRAMEWORKS_DIR, Store
 from ..store.errors import from_validation_error
 from ..store.schema import CODE_RE, FRAMEWORK_ID_RE, Framework
+from ..store.writer import ANY_REVISION
 
 #: Longest title livret accepts (schema ShortText) and longest description.
 MAX_TITLE = 200
@@ -221,11 +222,13 @@ def framework_path(store: Store, fid: str) -> Path:
 
 
 def write_framework(store: Store, framework: Framework, *, author: str, force: bool = False,
-                    message: str | None = None) -> Path:
+                    message: str | None = None, expected: str | None = ANY_REVISION) -> Path:
     """Write ``_frameworks/<id>.yml`` through the store (atomic, one commit, witnessed).
 
     Refuses to replace an existing framework unless ``force``; raises
-    :class:`StoreError` with a French message.
+    :class:`StoreError` with a French message (:class:`StaleWrite` when
+    ``expected`` is not the replaced file's revision).
     """
     return store.write_framework(framework.id, framework_data(framework), author=author, force=force,
-                                 message=message or f"Référentiel {framework.id} importé ({author})")
+                                 message=message or f"Référentiel {framework.id} importé ({author})",
+                                 expected=expected)

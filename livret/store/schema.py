@@ -296,6 +296,15 @@ class SealSettings(Strict):
         return self
 
 
+class SecuritySettings(Strict):
+    """Account security (docs/admin.md, « Comptes »)."""
+
+    #: Admins and every role that reads staff entries (tutors, auditors) must turn on the second
+    #: factor (TOTP) before anything else.
+    require_totp: bool = Field(False, title="Second facteur obligatoire pour les administrateurs et les rôles "
+                                            "qui lisent les entrées réservées à l'équipe")
+
+
 class Organisation(Strict):
     name: ShortText = "Organisme de formation"
     address: str | None = None
@@ -309,6 +318,7 @@ class Organisation(Strict):
     uploads: UploadSettings = UploadSettings()
     dates: DateSettings = DateSettings()
     seal: SealSettings = SealSettings()
+    security: SecuritySettings = SecuritySettings()
 
 
 # --------------------------------------------------------------------------

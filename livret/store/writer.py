@@ -264,7 +264,9 @@ class EntryWriter:
         ``groups.<i>.<field>``) an unknown framework, a new learner whose
         folder exists, the same learner twice, a group member who is no
         learner; refuses with :class:`StaleWrite` a file that changed since
-        its ``expected`` revision.  Returns the commit id.
+        its ``expected`` revision.  Files whose bytes would not change are
+        left alone; when none changes, nothing is committed (returns None).
+        Returns the commit id.
         """
         errors: list[FieldError] = []
         frameworks = set(self.framework_ids())
@@ -311,13 +313,15 @@ class EntryWriter:
                 for path, text, _ in files:
                     rel = path.relative_to(self.root).as_posix()
                     old = nofollow.read_bytes(self.root, rel, limit=None) if path.is_file() else None
+                    if old == text:
+                        continue  # unchanged (or absent and removed): nothing to write or commit
                     previous.append((path, old))
                     if text is None:
                         path.unlink(missing_ok=True)
                     else:
                         path.parent.mkdir(parents=True, exist_ok=True)
                         atomic.replace(path, text)
-                rels = [p.relative_to(self.root).as_posix() for p, _, _ in files]
+                rels = [p.relative_to(self.root).as_posix() for p, _ in previous]
                 commit_id = self.history.commit(rels, author=author, message=message) if rels else None
             except (OSError, HistoryError) as exc:
                 self._restore(previous)
@@ -331,7 +335,7 @@ class EntryWriter:
                 with self._cache_lock:
                     for path, _, _ in files:
                         self._cache.pop(path, None)
-        if files:
+        if rels:
             single = learner_ids[0] if len(learner_ids) == 1 else None
             self._witnessed(Commit(single, tuple(rels), author, message, commit_id,
                                    learner_ids if len(learner_ids) > 1 else ()))
@@ -389,16 +393,20 @@ class EntryWriter:
         return stored
 
     def write_framework(self, framework_id: str, data: dict, *, author: str, message: str,
-                        force: bool = False) -> Path:
+                        force: bool = False, expected: str | None = ANY_REVISION) -> Path:
         """Write ``_frameworks/<id>.yml`` atomically (YAML from ``data``) and commit it, witnessed like every write.
 
         Refuses to replace an existing framework unless ``force``; raises
-        :class:`StoreError` with a French message.
+        :class:`StoreError` with a French message.  With ``force``,
+        ``expected`` is the revision the replacement was decided on (a
+        preview): :class:`StaleWrite` if the file changed since.
         """
         path = self.root / FRAMEWORKS_DIR / f"{framework_id}.yml"
         text = dump_yaml(data).encode("utf-8")
         rel = path.relative_to(self.root).as_posix()
         with self.history.writing(), self.history.lock():
+            if force and expected != ANY_REVISION and self.revision(rel) != expected:
+                raise StaleWrite(rel)
             try:
                 if force and path.is_file() and path.read_bytes() == text:
                     return path  # the same framework: nothing to write, nothing to commit

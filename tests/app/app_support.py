@@ -13,6 +13,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from factories import password_of  # noqa: F401 - the test accounts' passwords (re-exported)
 from flask.testing import FlaskClient
 
 from livret.instance.db import DB_NAME
@@ -46,8 +47,6 @@ def make_app(root, **kwargs):
     return app
 
 
-def password_of(username: str) -> str:
-    return f"mdp-{username}-secret"
 
 
 def install_accounts(template: Path, instance: Path) -> None:

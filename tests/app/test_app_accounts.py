@@ -34,18 +34,18 @@ def test_hash_is_salted_scrypt_and_verifies():
 
 
 def test_add_list_and_authenticate(accounts):
-    user = accounts.add("marie.durand", "tutor", "un mot de passe")
+    user = accounts.add("marie.durand", "tutor", "Un-mot-de-passe-2026")
     assert (user.username, user.role, user.disabled) == ("marie.durand", "tutor", False)
     assert [u.username for u in accounts.list()] == ["marie.durand"]
-    assert accounts.authenticate("marie.durand", "un mot de passe").role == "tutor"
+    assert accounts.authenticate("marie.durand", "Un-mot-de-passe-2026").role == "tutor"
     raw = accounts.db.connect().execute("SELECT password_hash FROM users").fetchone()[0]
-    assert "un mot de passe" not in raw
+    assert "Un-mot-de-passe-2026" not in raw
 
 
 @pytest.mark.parametrize("username, role, password, message", [
-    ("Marie", "tutor", "un mot de passe", "nom d'utilisateur invalide"),
-    ("../etc", "tutor", "un mot de passe", "nom d'utilisateur invalide"),
-    ("marie", "chef", "un mot de passe", "rôle inconnu"),
+    ("Marie", "tutor", "Un-mot-de-passe-2026", "nom d'utilisateur invalide"),
+    ("../etc", "tutor", "Un-mot-de-passe-2026", "nom d'utilisateur invalide"),
+    ("marie", "chef", "Un-mot-de-passe-2026", "rôle inconnu"),
     ("marie", "tutor", "court", "trop court"),
 ])
 def test_invalid_accounts_are_refused(accounts, username, role, password, message):
@@ -55,49 +55,49 @@ def test_invalid_accounts_are_refused(accounts, username, role, password, messag
 
 
 def test_duplicate_is_refused(accounts):
-    accounts.add("tina", "tutor", "un mot de passe")
+    accounts.add("tina", "tutor", "Un-mot-de-passe-2026")
     with pytest.raises(AccountError, match="existe déjà"):
-        accounts.add("tina", "admin", "un autre mot de passe")
+        accounts.add("tina", "admin", "Un-autre-mot-de-passe-2026")
     assert accounts.get("tina").role == "tutor"
 
 
 def test_disable_and_password_change_rotate_the_session_stamp(accounts):
-    stamp = accounts.add("tina", "tutor", "un mot de passe").stamp
-    accounts.set_password("tina", "nouveau mot de passe")
+    stamp = accounts.add("tina", "tutor", "Un-mot-de-passe-2026").stamp
+    accounts.set_password("tina", "Nouveau-mot-de-passe-2026")
     with pytest.raises(LoginRefused):
-        accounts.authenticate("tina", "un mot de passe")
-    assert accounts.authenticate("tina", "nouveau mot de passe").stamp != stamp
+        accounts.authenticate("tina", "Un-mot-de-passe-2026")
+    assert accounts.authenticate("tina", "Nouveau-mot-de-passe-2026").stamp != stamp
     accounts.set_disabled("tina")
     with pytest.raises(LoginRefused, match="incorrect, ou compte désactivé"):
-        accounts.authenticate("tina", "nouveau mot de passe")
+        accounts.authenticate("tina", "Nouveau-mot-de-passe-2026")
     with pytest.raises(AccountError, match="compte inconnu"):
         accounts.set_disabled("personne")
 
 
 def test_same_message_for_unknown_user_and_wrong_password(accounts):
-    accounts.add("tina", "tutor", "un mot de passe")
+    accounts.add("tina", "tutor", "Un-mot-de-passe-2026")
     with pytest.raises(LoginRefused) as unknown:
-        accounts.authenticate("personne", "un mot de passe")
+        accounts.authenticate("personne", "Un-mot-de-passe-2026")
     with pytest.raises(LoginRefused) as wrong:
         accounts.authenticate("tina", "mauvais mot de passe")
     assert str(unknown.value) == str(wrong.value)
 
 
 def test_failures_per_account_and_origin_are_limited_and_success_resets(accounts):
-    accounts.add("tina", "tutor", "un mot de passe")
+    accounts.add("tina", "tutor", "Un-mot-de-passe-2026")
     for _ in range(MAX_FAILURES_PER_ACCOUNT - 1):
         with pytest.raises(LoginRefused):
             accounts.authenticate("tina", "faux", origin="10.0.0.1")
-    accounts.authenticate("tina", "un mot de passe", origin="10.0.0.1")  # resets the count
+    accounts.authenticate("tina", "Un-mot-de-passe-2026", origin="10.0.0.1")  # resets the count
     for _ in range(MAX_FAILURES_PER_ACCOUNT):
         with pytest.raises(LoginRefused) as exc:
             accounts.authenticate("tina", "faux", origin="10.0.0.2")
         assert exc.value.retry_after is None
     with pytest.raises(LoginRefused, match="Trop de tentatives") as exc:
-        accounts.authenticate("tina", "un mot de passe", origin="10.0.0.2")  # even the right one, from there
+        accounts.authenticate("tina", "Un-mot-de-passe-2026", origin="10.0.0.2")  # even the right one, from there
     assert 0 < exc.value.retry_after <= 15 * 60
     # ... but the owner, elsewhere, is not locked out by someone else's guesses
-    assert accounts.authenticate("tina", "un mot de passe", origin="10.0.0.3").username == "tina"
+    assert accounts.authenticate("tina", "Un-mot-de-passe-2026", origin="10.0.0.3").username == "tina"
 
 
 def test_failures_per_client_are_limited(tmp_path):
@@ -107,15 +107,15 @@ def test_failures_per_client_are_limited(tmp_path):
     for i in range(4):
         with pytest.raises(LoginRefused):
             accounts.authenticate(f"user{i}", "faux", origin="10.9.9.9")
-    accounts.add("tina", "tutor", "un mot de passe")
+    accounts.add("tina", "tutor", "Un-mot-de-passe-2026")
     with pytest.raises(LoginRefused, match="Trop de tentatives"):
-        accounts.authenticate("tina", "un mot de passe", origin="10.9.9.9")
-    assert accounts.authenticate("tina", "un mot de passe", origin="10.1.1.1").username == "tina"
+        accounts.authenticate("tina", "Un-mot-de-passe-2026", origin="10.9.9.9")
+    assert accounts.authenticate("tina", "Un-mot-de-passe-2026", origin="10.1.1.1").username == "tina"
 
 
 def test_limit_holds_across_processes(accounts, tmp_path):
     """Failures recorded by other processes count: the limit is in the database."""
-    accounts.add("tina", "tutor", "un mot de passe")
+    accounts.add("tina", "tutor", "Un-mot-de-passe-2026")
     code = textwrap.dedent(f"""
         from livret.instance.accounts import Accounts, LoginRefused
         from livret.instance.db import InstanceDB
@@ -127,4 +127,4 @@ def test_limit_holds_across_processes(accounts, tmp_path):
     procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(MAX_FAILURES_PER_ACCOUNT)]
     assert all(p.wait(60) == 0 for p in procs)
     with pytest.raises(LoginRefused, match="Trop de tentatives"):
-        accounts.authenticate("tina", "un mot de passe")
+        accounts.authenticate("tina", "Un-mot-de-passe-2026")

@@ -16,7 +16,7 @@ import statistics
 import time
 
 import pytest
-from app_support import png_bytes, start_server, stop_server
+from app_support import password_of, png_bytes, start_server, stop_server
 from factories import add, when
 
 from livret.publish.build import build_all
@@ -87,7 +87,7 @@ def shot(page, artifacts_dir, name: str) -> None:
 def sign_in(page, username: str) -> None:
     page.goto("/connexion")
     page.get_by_label("Identifiant").fill(username)
-    page.get_by_label("Mot de passe").fill(f"mdp-{username}-secret")
+    page.get_by_label("Mot de passe").fill(password_of(username))
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url(re.compile(r"/(tableau-de-bord|apprenants/[a-z0-9-]+/)$"))
 
@@ -213,7 +213,7 @@ def test_errors_are_shown_next_to_their_fields(browser, served, artifacts_dir):
             break
     page.keyboard.type("tina")
     page.keyboard.press("Tab")
-    page.keyboard.type("mdp-tina-secret")
+    page.keyboard.type(password_of("tina"))
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/tableau-de-bord$"))
 

@@ -41,16 +41,16 @@ def test_add_prints_a_random_password_and_records_assignments(project):
 
 def test_password_from_stdin_and_roles(project):
     assert run(project, "add", "jean.dupont", "--role", "company", "--learner", "alice", "--password-stdin",
-               input="un mot de passe sûr\n").exit_code == 0
+               input="Mot-de-passe-sûr-2026\n").exit_code == 0
     result = run(project, "add", "alice.new", "--role", "learner", "--learner", "bob", "--password-stdin",
-                 input="un mot de passe sûr\n")
-    assert result.exit_code == 2 and "bob a déjà un compte apprenant·e : bob" in result.output
+                 input="Mot-de-passe-sûr-2026\n")
+    assert result.exit_code == 2 and "Bob Test (bob) a déjà un compte apprenant·e : bob" in result.output
     assert run(project, "add", "audit", "--role", "auditor", "--password-stdin",
-               input="un mot de passe sûr\n").exit_code == 0
+               input="Mot-de-passe-sûr-2026\n").exit_code == 0
     accounts = Accounts.for_project(project)
     assert "Mot de passe :" not in run(project, "add", "x.y", "--role", "admin", "--password-stdin",
-                                       input="un mot de passe sûr\n").output
-    assert accounts.authenticate("jean.dupont", "un mot de passe sûr").role == "company"
+                                       input="Mot-de-passe-sûr-2026\n").output
+    assert accounts.authenticate("jean.dupont", "Mot-de-passe-sûr-2026").role == "company"
     assert "jean.dupont" in project.store.profile("alice").company_tutors
 
 
@@ -64,7 +64,7 @@ def test_password_from_stdin_and_roles(project):
 ])
 def test_refused_adds_change_nothing(project, args, message):
     before = (project.portfolios / "bob" / "learner.md").read_bytes(), git_log(project)
-    result = run(project, *args, input="un mot de passe sûr\n")
+    result = run(project, *args, input="Mot-de-passe-sûr-2026\n")
     assert result.exit_code == 2 and message in result.output, result.output
     assert Accounts.for_project(project).list() == []
     assert ((project.portfolios / "bob" / "learner.md").read_bytes(), git_log(project)) == before
@@ -78,14 +78,14 @@ def test_short_password_is_refused(project):
 
 def test_list_disable_enable_set_password(project):
     run(project, "add", "tina", "--role", "tutor", "--learner", "alice", "--password-stdin",
-        input="un mot de passe sûr\n")
+        input="Mot-de-passe-sûr-2026\n")
     listing = run(project, "list").output
     assert re.search(r"tina\s+Tuteur·rice\s+actif\s+alice", listing)
     assert run(project, "disable", "tina").exit_code == 0
     assert "désactivé" in run(project, "list").output
     accounts = Accounts.for_project(project)
     with pytest.raises(LoginRefused):
-        accounts.authenticate("tina", "un mot de passe sûr")
+        accounts.authenticate("tina", "Mot-de-passe-sûr-2026")
     assert run(project, "enable", "tina").exit_code == 0
     result = run(project, "set-password", "tina")
     new = re.search(r"Mot de passe : (\S+)", result.output).group(1)

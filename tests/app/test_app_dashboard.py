@@ -68,8 +68,8 @@ def test_learner_lands_on_own_page_with_next_steps(app_project, client, auth):
 def test_learner_without_portfolio(app_project, client, auth):
     from livret.instance.accounts import Accounts
 
-    Accounts.for_project(app_project).add("zoe", "learner", "un mot de passe sûr")
-    auth.login("zoe", "un mot de passe sûr")
+    Accounts.for_project(app_project).add("zoe", "learner", "Mot-de-passe-sûr-2026")
+    auth.login("zoe", "Mot-de-passe-sûr-2026")
     assert "Aucun portfolio n'est associé à votre compte" in client.get("/tableau-de-bord").text
 
 

@@ -94,13 +94,13 @@ def test_cookie_replayed_after_disable_is_signed_out(app, app_project, client, a
 
 
 def test_cookie_replayed_after_role_change_is_signed_out(app, app_project, client, auth):
-    auth.login("carl")
+    auth.login("audra")  # (an auditor has no assignment the new role could not hold)
     cookie = captured(client)
-    result = CliRunner().invoke(main, ["--root", str(app_project.root), "user", "set-role", "carl", "--role", "tutor"])
+    result = CliRunner().invoke(main, ["--root", str(app_project.root), "user", "set-role", "audra", "--role", "tutor"])
     assert result.exit_code == 0 and "Ses sessions sont fermées" in result.output
     assert signed_out(replay(app, cookie))
-    assert auth.login("carl").status_code == 302  # signs in again with the new role
-    assert Accounts.for_project(app_project).get("carl").role == "tutor"
+    assert auth.login("audra").status_code == 302  # signs in again with the new role
+    assert Accounts.for_project(app_project).get("audra").role == "tutor"
     unknown = CliRunner().invoke(main, ["--root", str(app_project.root), "user", "set-role", "personne",
                                         "--role", "tutor"])
     assert unknown.exit_code == 2 and "compte inconnu : personne" in unknown.output
