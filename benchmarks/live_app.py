@@ -89,12 +89,40 @@ def stop(served: Served) -> None:
 
 
 def kill(served: Served) -> None:
-    """SIGKILL to the server and everything it started (git, build workers): a crash."""
+    """SIGKILL to the server and everything it started (git, build workers): a crash.
+
+    Returns once every process of the group is gone, as a service manager
+    does before it restarts a crashed service (systemd waits for the whole
+    cgroup): a killed git busy with the disk can outlive its parent by
+    seconds on a loaded machine, and still holds the index lock meanwhile.
+    """
     try:
         os.killpg(served.process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     served.process.wait(30)
+    wait_group_gone(served.process.pid)
+
+
+def wait_group_gone(pgid: int, timeout: float = 120) -> None:
+    """Wait until no process of the process group ``pgid`` is left (zombies excepted)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = False
+        for entry in Path("/proc").iterdir() if Path("/proc/self").exists() else ():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":  # state, ppid, pgrp
+                alive = True
+                break
+        if not alive:
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"le groupe de processus {pgid} survit à SIGKILL depuis {timeout:.0f} s")
 
 
 @dataclass

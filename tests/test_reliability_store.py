@@ -24,6 +24,9 @@ from pathlib import Path
 import pytest
 from factories import REPO, add, make_project, meeting
 
+if str(REPO) not in sys.path:  # the benchmarks package, when pytest is not run from the repository
+    sys.path.insert(0, str(REPO))
+from benchmarks.live_app import wait_group_gone  # noqa: E402
 from livret.store import Store, StoreError
 from livret.store.history import History
 from livret.store.yamlio import parse_front_matter
@@ -125,6 +128,7 @@ def test_sigkill_mid_append_then_recover(tmp_path):
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         proc.stderr.close()
+        wait_group_gone(proc.pid)  # its git children too, as a service manager waits before a restart
 
         store = Store(project.portfolios, display_root=project.root)
         recovered = store.recover()

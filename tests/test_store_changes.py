@@ -141,13 +141,15 @@ def test_group_files_are_checked_with_their_line(project):
 def test_a_failed_commit_puts_every_file_back(project, monkeypatch):
     store = project.store
     original = (project.portfolios / "alice/learner.md").read_bytes()
-    (project.portfolios / ".git" / "index.lock").write_text("")  # git refuses to commit: a stuck lock
+    index = project.portfolios / ".git" / "index"
+    kept = index.read_bytes()
+    index.write_bytes(b"DIRC broken")  # git refuses to stage anything: a corrupt index
     try:
         with pytest.raises(StoreError):
             store.write_changes([ProfileChange(store.profile("alice").model_copy(update={"last_name": "X"})),
                                  ProfileChange(new_profile("zz9"), "", None)], author="ada", message="x")
     finally:
-        (project.portfolios / ".git" / "index.lock").unlink()
+        index.write_bytes(kept)
     assert (project.portfolios / "alice/learner.md").read_bytes() == original
     assert not (project.portfolios / "zz9" / "learner.md").exists()
 
@@ -162,3 +164,18 @@ def test_an_unchanged_write_commits_nothing(project):
     assert store.write_changes([ProfileChange(profile), ProfileChange(store.profile("bob")),
                                 ProfileChange(changed)][2:], author="ada", message="alice") is not None
     assert commits(project) == before + 1
+
+
+def test_a_long_running_reader_does_not_keep_a_stale_lock(project):
+    """The seal's ``git cat-file --batch-check`` lives as long as the app: a lock a killed writer left
+    is still cleared beside it (the busy-machine crash test found every write refused after a crash)."""
+    reader = subprocess.Popen(["git", "cat-file", "--batch-check"], cwd=project.portfolios, stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL)
+    try:
+        lock = project.portfolios / ".git" / "index.lock"
+        lock.write_text("")
+        assert project.store.history.clear_stale_locks() == [".git/index.lock"]
+        assert not lock.exists()
+    finally:
+        reader.stdin.close()
+        reader.wait(10)

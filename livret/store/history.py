@@ -105,8 +105,25 @@ def _group_of(root: Path) -> _Group:
 _GIT_LOCKS = ("index.lock", "HEAD.lock", "packed-refs.lock", "config.lock")
 
 
+#: git commands that only read and never take a lock: a long-running one (the seal's
+#: ``cat-file --batch-check``) must not make every lock look held.
+_READ_ONLY_GIT = frozenset({b"cat-file", b"rev-parse", b"log", b"show", b"ls-files", b"rev-list"})
+
+
+def _git_subcommand(argv: list[bytes]) -> bytes:
+    """The subcommand of a git command line (``git -c k=v -C dir cat-file ...`` -> ``cat-file``)."""
+    args = iter(argv[1:])
+    for arg in args:
+        if arg in (b"-c", b"-C", b"--git-dir", b"--work-tree", b"--namespace"):
+            next(args, None)
+        elif not arg.startswith(b"-"):
+            return arg
+    return b""
+
+
 def _git_running_in(root: Path, locks: Sequence[Path]) -> bool:
-    """Whether a git process works in ``root`` now (Linux: /proc; elsewhere: a lock younger than 10 min)."""
+    """Whether a git process that may hold a lock works in ``root`` now
+    (Linux: /proc; elsewhere: a lock younger than 10 min)."""
     proc = Path("/proc")
     if not (proc / "self" / "cwd").exists():
         return any(time.time() - p.stat().st_mtime < 600 for p in locks if p.exists())
@@ -118,9 +135,10 @@ def _git_running_in(root: Path, locks: Sequence[Path]) -> bool:
             if not (entry / "comm").read_text().startswith("git"):
                 continue
             cwd = Path(os.readlink(entry / "cwd"))
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:  # the process ended, or is not ours to inspect
             continue
-        if cwd == root or root in cwd.parents:
+        if (cwd == root or root in cwd.parents) and _git_subcommand(argv) not in _READ_ONLY_GIT:
             return True
     return False
 
