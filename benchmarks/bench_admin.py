@@ -58,7 +58,7 @@ def import_learners(work: Path, rows: int = IMPORT_ROWS) -> list[Figure]:
     accounts = Accounts.for_project(project)
     tutors = [f"tuteur.{n}" for n in range(8)]
     for name in tutors:
-        accounts.add(name, "tutor", "Benchmark-mot-de-passe-2026!")
+        accounts.add(name, "tutor", "Quartz-Violet-2026!")
     store.write_changes([], [GroupChange(Group(id="promo-2026", name="Promo 2026"), None)], author="admin.bench",
                         message="groupe promo-2026")
     data = learners_csv(rows, store.framework_ids()[0], tutors)

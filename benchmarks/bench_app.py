@@ -24,7 +24,7 @@ from .figures import Figure, Target
 from .live_app import Client, Served, meeting_form, post_entry
 from .measure import percentile
 
-PASSWORD = "benchmark-mot-de-passe-1"
+PASSWORD = "Quartz-Violet-2026!"
 
 
 def create_accounts(project: Project, *, tutors: bool = True, admin: bool = True) -> dict[str, list[str]]:

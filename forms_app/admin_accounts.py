@@ -33,7 +33,7 @@ from livret.store.errors import FieldError, InvalidInput
 from livret.store.records import StaleWrite
 from livret.store.schema import LEARNER_STATUSES, ROLE_LABELS, USERNAME_RE
 
-from .admin_learners import AdminForm
+from .admin_support import AdminForm
 from .auth import admin_required, current_user
 from .state import livret
 

@@ -10,26 +10,22 @@ never when an entry would become invalid.
 
 Between the preview and the confirmation the uploaded file is kept in the
 instance folder (``instance/imports/frameworks/<random>``, mode 0600, with
-the admin's username beside it), named by a random token carried in the
-form; another account, or a token that is not one of ours, gets a 404.  The
-file is deleted once imported or cancelled, and after
-:data:`UPLOAD_LIFETIME` seconds in any case.  No path typed by anyone ever
-reaches the filesystem.
+the admin's username beside it; :class:`livret.admin.kept_uploads.KeptUploads`),
+named by a random token carried in the form; another account, or a token
+that is not one of ours, gets a 404.  The file is deleted once imported or
+cancelled, and after :data:`UPLOAD_LIFETIME` seconds in any case.  No path
+typed by anyone ever reaches the filesystem.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import secrets
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from livret.admin import kept_uploads
+from livret.admin.kept_uploads import KeptUploads
 from livret.interop.framework_import import (
     FORMAT_LABELS,
     MAX_FILE_BYTES,
@@ -51,8 +47,8 @@ from .state import livret
 bp = Blueprint("admin_frameworks", __name__, url_prefix="/admin/referentiels")
 
 #: An upload not confirmed within this many seconds is deleted.
-UPLOAD_LIFETIME = 24 * 3600
-TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
+UPLOAD_LIFETIME = kept_uploads.MAX_AGE
+DEFAULT_NAME = "referentiel"
 #: Learners listed by name per framework on the list page (the count says the rest).
 LISTED_LEARNERS = 20
 
@@ -72,66 +68,31 @@ class Upload:
     data: bytes
 
 
-def uploads_dir() -> Path:
-    folder = livret().project.instance / "imports" / "frameworks"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return folder
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-
-
-def _forget_old(folder: Path) -> None:
-    """Delete uploads older than :data:`UPLOAD_LIFETIME`."""
-    limit = time.time() - UPLOAD_LIFETIME
-    for path in folder.iterdir():
-        try:
-            if path.is_file() and not path.is_symlink() and path.stat().st_mtime < limit:
-                path.unlink()
-        except OSError:
-            continue
+def uploads() -> KeptUploads:
+    return KeptUploads(livret().project.instance / "imports" / "frameworks", suffix=".data",
+                       max_bytes=MAX_FILE_BYTES, default_name=DEFAULT_NAME)
 
 
 def keep_upload(user: str, fmt: str, requested_id: str | None, name: str, data: bytes) -> str:
     """Store an upload for its confirmation; returns its token."""
-    folder = uploads_dir()
-    _forget_old(folder)
-    token = secrets.token_urlsafe(24)
-    meta = {"user": user, "format": fmt, "id": requested_id, "name": name, "created": int(time.time())}
-    _write_private(folder / f"{token}.data", data)
-    _write_private(folder / f"{token}.json", json.dumps(meta).encode("utf-8"))
-    return token
+    return uploads().keep(data, owner=user, name=name, extra={"format": fmt, "id": requested_id})
 
 
 def load_upload(token: str, user: str) -> Upload:
     """The upload of ``token`` if it belongs to ``user`` and is still there; 404 otherwise."""
-    if not TOKEN_RE.match(token or ""):
+    kept = uploads().load(token, owner=user)
+    if kept is None:
         abort(404)
-    folder = uploads_dir()
-    try:
-        meta = json.loads((folder / f"{token}.json").read_text(encoding="utf-8"))
-        if meta.get("user") != user or time.time() - meta.get("created", 0) > UPLOAD_LIFETIME:
-            abort(404)
-        data = (folder / f"{token}.data").read_bytes()
-    except (OSError, ValueError):
-        abort(404)
-    return Upload(token, user, meta["format"], meta.get("id"), meta.get("name") or "referentiel", data)
+    return Upload(kept.token, user, str(kept.extra.get("format") or ""), kept.extra.get("id"), kept.name, kept.data)
 
 
 def drop_upload(token: str) -> None:
-    folder = uploads_dir()
-    for suffix in (".data", ".json"):
-        (folder / f"{token}{suffix}").unlink(missing_ok=True)
+    uploads().discard(token)
 
 
 def safe_name(filename: str | None) -> str:
     """The uploaded file's name for messages: its last part, printable, 100 characters at most."""
-    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(c for c in name if c.isprintable()).strip()
-    return name[:100] or "referentiel"
+    return kept_uploads.safe_name(filename, DEFAULT_NAME)
 
 
 # --------------------------------------------------------------------------
@@ -212,7 +173,7 @@ def upload():
             _("Identifiant invalide : minuscules, chiffres et tirets, 64 caractères au plus (ex. tuteur-2026)."))
     storage = request.files.get("fichier")
     data = b""
-    name = "referentiel"
+    name = DEFAULT_NAME
     if storage is None or not storage.filename:
         errors.setdefault("fichier", []).append(_("Choisissez un fichier."))
     else:

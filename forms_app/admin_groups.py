@@ -19,11 +19,10 @@ from wtforms.widgets import DateInput, NumberInput
 
 from livret.admin import groups as admin
 from livret.interop.learners_csv import fold
-from livret.store.errors import InvalidInput
 from livret.store.records import StaleWrite
 from livret.store.schema import GROUP_ID_RE, LEARNER_STATUSES, Group
 
-from .admin_learners import AdminForm
+from .admin_support import AdminForm, refusals
 from .auth import admin_required, current_user
 from .entry_forms import friendly
 from .state import livret
@@ -134,15 +133,11 @@ def new():
     members = form.members()
     if "filtrer" in request.form:
         return _form_page(form, members, group=None)
-    try:
+    with refusals(form, STALE_MESSAGE) as refused:
         gid = admin.create_group(livret().project.store, form.values(admin.FIELDS), members,
                                  author=current_user().username)
-    except InvalidInput as exc:
-        form.place_errors(exc.errors)
-        return _form_page(form, members, group=None, status=422)
-    except StaleWrite:
-        form.general_errors.append(str(STALE_MESSAGE))
-        return _form_page(form, members, group=None, status=409)
+    if refused.status:
+        return _form_page(form, members, group=None, status=refused.status)
     flash(_("Groupe créé : %(name)s.", name=form.name.data), "success")
     return redirect(url_for(".show", group_id=gid))
 
@@ -161,15 +156,11 @@ def edit(group_id: str):
     members = form.members()
     if "filtrer" in request.form:
         return _form_page(form, members, group=group)
-    try:
+    with refusals(form, STALE_MESSAGE) as refused:
         admin.update_group(store, group_id, form.values(admin.FIELDS), members, author=current_user().username,
                            expected=form.revision.data or "")
-    except InvalidInput as exc:
-        form.place_errors(exc.errors)
-        return _form_page(form, members, group=group, status=422)
-    except StaleWrite:
-        form.general_errors.append(str(STALE_MESSAGE))
-        return _form_page(form, members, group=group, status=409)
+    if refused.status:
+        return _form_page(form, members, group=group, status=refused.status)
     flash(_("Groupe enregistré."), "success")
     return redirect(url_for(".show", group_id=group_id))
 

@@ -29,7 +29,8 @@ from livret.store import StoreError
 from livret.store.errors import InvalidInput
 from livret.store.records import StaleWrite
 
-from .admin_learners import AdminForm, users
+from .admin_learners import users
+from .admin_support import AdminForm
 from .auth import admin_required, current_user
 from .state import livret
 

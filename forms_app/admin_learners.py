@@ -8,18 +8,17 @@ field: a save after a hand edit (or another admin's save) is refused with
 :class:`StaleWrite`, the page says so and keeps what was typed.
 
 Also the form helpers the other administration pages of this package share
-(:class:`AdminForm`, :func:`account_choices`).
+(:func:`account_choices`, :func:`users`; :class:`AdminForm` is in
+:mod:`forms_app.admin_support`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from werkzeug.routing import BuildError
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.widgets import DateInput
@@ -27,8 +26,6 @@ from wtforms.widgets import DateInput
 from livret.admin import learners as admin
 from livret.admin.history import profile_history
 from livret.store import LearnerRecord, UnknownLearner, valid_learner_id
-from livret.store.errors import FieldError, InvalidInput
-from livret.store.records import StaleWrite
 from livret.store.schema import (
     CONTRACTS,
     LEARNER_STATUSES,
@@ -38,8 +35,9 @@ from livret.store.schema import (
     LearnerProfile,
 )
 
+from .admin_support import AdminForm, refusals
 from .auth import admin_required, current_user
-from .entry_forms import MultiCheckboxField, friendly, options
+from .entry_forms import MultiCheckboxField, options
 from .state import livret
 
 bp = Blueprint("admin_learners", __name__, url_prefix="/admin/apprenants")
@@ -47,10 +45,6 @@ bp = Blueprint("admin_learners", __name__, url_prefix="/admin/apprenants")
 STALE_MESSAGE = _l("Ce profil a été modifié entre-temps (par une autre personne ou à la main) : rien n'a été "
                    "enregistré. Rechargez la page pour voir la version actuelle ; ce que vous aviez saisi est "
                    "conservé ci-dessous pour que vous puissiez le reporter.")
-
-
-#: « (clé company) » at the end of a schema message: the file's key, meaningless next to a form field.
-FILE_KEY = re.compile(r" \(clé [a-z_]+\)$")
 
 
 def title(name: str) -> str:
@@ -61,33 +55,6 @@ def title(name: str) -> str:
 # --------------------------------------------------------------------------
 # Form helpers shared by the administration pages
 # --------------------------------------------------------------------------
-
-
-class AdminForm(FlaskForm):
-    """Errors from the core placed next to the inputs; what has no input goes on top."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.general_errors: list[str] = []
-
-    def place_errors(self, errors: Iterable[FieldError]) -> None:
-        for err in errors:
-            message = friendly(FILE_KEY.sub("", err.message))  # a form speaks of fields, not of the file's keys
-            head = err.loc[0] if err.loc else None
-            if isinstance(head, str) and head in self and head not in ("csrf_token", "revision"):
-                self[head].errors = [*self[head].errors, message]
-            else:
-                self.general_errors.append(message)
-
-    def all_errors(self) -> list[tuple[str | None, str]]:
-        out: list[tuple[str | None, str]] = [(None, m) for m in self.general_errors]
-        for f in self:
-            for m in f.errors:
-                out.append((f.id, f"{f.label.text} : {m}"))
-        return out
-
-    def values(self, names: Iterable[str]) -> dict:
-        return {name: self[name].data for name in names if name in self}
 
 
 def users():
@@ -273,16 +240,12 @@ def new():
     if request.method == "GET":
         return _form_page(form, record=None)
     ctx = livret()
-    try:
+    with refusals(form, STALE_MESSAGE) as refused:  # stale: a group changed while the learner was being written
         saved = admin.create_learner(ctx.project.store, form.profile_input(), users=admin.users_by_name(users()),
                                      author=current_user().username, groups=form.groups.data or [],
                                      body=form.body.data or "", allow_homonym=bool(form.homonym.data))
-    except InvalidInput as exc:
-        form.place_errors(exc.errors)
-        return _form_page(form, record=None, status=422)
-    except StaleWrite:  # a group changed while the learner was being written
-        form.general_errors.append(str(STALE_MESSAGE))
-        return _form_page(form, record=None, status=409)
+    if refused.status:
+        return _form_page(form, record=None, status=refused.status)
     flash(_("Apprenant·e créé·e : %(name)s (identifiant %(id)s).", name=f"{form.first_name.data} "
             f"{form.last_name.data}", id=saved.learner_id), "success")
     return redirect(url_for("dashboard.learner", learner_id=saved.learner_id))
@@ -300,16 +263,12 @@ def edit(learner_id: str):
         form = LearnerForm(formdata=None, data=data).setup(assigned=record.profile)
         return _form_page(form, record=record)
     form = LearnerForm().setup(assigned=record.profile)
-    try:
+    with refusals(form, STALE_MESSAGE) as refused:
         saved = admin.update_learner(store, learner_id, form.profile_input(), users=admin.users_by_name(users()),
                                      author=current_user().username, expected=form.revision.data or "",
                                      groups=form.groups.data or [], body=form.body.data or "")
-    except InvalidInput as exc:
-        form.place_errors(exc.errors)
-        return _form_page(form, record=record, status=422)
-    except StaleWrite:
-        form.general_errors.append(str(STALE_MESSAGE))
-        return _form_page(form, record=record, status=409)
+    if refused.status:
+        return _form_page(form, record=record, status=refused.status)
     if saved.commit_id is None:
         flash(_("Aucune modification : rien n'a été enregistré."), "info")
     else:
@@ -332,15 +291,11 @@ def status(learner_id: str):
         form = StatusForm(formdata=None, data=data)
         return _status_page(form, record)
     form = StatusForm()
-    try:
+    with refusals(form, STALE_MESSAGE) as refused:
         saved = admin.change_status(store, learner_id, form.values(admin.STATUS_FIELDS),
                                     author=current_user().username, expected=form.revision.data or "")
-    except InvalidInput as exc:
-        form.place_errors(exc.errors)
-        return _status_page(form, record, 422)
-    except StaleWrite:
-        form.general_errors.append(str(STALE_MESSAGE))
-        return _status_page(form, record, 409)
+    if refused.status:
+        return _status_page(form, record, refused.status)
     if saved.commit_id is None:
         flash(_("Aucune modification : rien n'a été enregistré."), "info")
     else:

@@ -46,6 +46,8 @@ BREAK_FIELDS = {"contract_break_date": "date", "contract_break_reason": "reason"
 _DATE_FIELDS = ("start", "end", "status_date", "contract_break_date")
 #: Assignment key -> the account role it wants.
 ASSIGNMENTS = {"tutors": "tutor", "company_tutors": "company"}
+#: How a commit message names each assignment.
+ASSIGNMENT_LABELS = {"tutors": "tuteur·rice", "company_tutors": "tuteur·rice entreprise"}
 
 
 def profile_rel(learner_id: str) -> str:
@@ -338,20 +340,26 @@ def change_status(store: Store, learner_id: str, form: Mapping[str, Any], *, aut
     return Saved(learner_id, commit)
 
 
-def assign(store: Store, learner_id: str, username: str, *, key: str, users: Mapping[str, UserLike], author: str,
-           expected: str | None = ANY_REVISION) -> Saved:
-    """Add ``username`` to the learner's ``tutors`` or ``company_tutors`` (checked against its role)."""
+def _assignable(store: Store, learner_id: str, key: str) -> LearnerProfile:
+    """The profile an assignment (``key``: ``tutors`` or ``company_tutors``) changes; InvalidInput if invalid."""
     if key not in ASSIGNMENTS:
         raise ValueError(key)
     base = store.profile(learner_id)
     if base is None:
         raise InvalidInput([FieldError((key,), f"le profil de {learner_id} est invalide : corrigez-le d'abord")])
+    return base
+
+
+def assign(store: Store, learner_id: str, username: str, *, key: str, users: Mapping[str, UserLike], author: str,
+           expected: str | None = ANY_REVISION) -> Saved:
+    """Add ``username`` to the learner's ``tutors`` or ``company_tutors`` (checked against its role)."""
+    base = _assignable(store, learner_id, key)
     if username in getattr(base, key):
         return Saved(learner_id, None)
     form = {key: [*getattr(base, key), username]}
     profile = build_profile(form, learner_id=learner_id, base=base, frameworks=[base.framework], users=users,
                             fields=(key,))
-    label = "tuteur·rice" if key == "tutors" else "tuteur·rice entreprise"
+    label = ASSIGNMENT_LABELS[key]
     commit = _write(store, [ProfileChange(profile, None, expected)], (), author=author,
                     message=f"{learner_id} : affectation de {username} ({label}) ({author})")
     return Saved(learner_id, commit)
@@ -360,15 +368,11 @@ def assign(store: Store, learner_id: str, username: str, *, key: str, users: Map
 def unassign(store: Store, learner_id: str, username: str, *, key: str, author: str,
              expected: str | None = ANY_REVISION) -> Saved:
     """Remove ``username`` from the learner's ``tutors`` or ``company_tutors``."""
-    if key not in ASSIGNMENTS:
-        raise ValueError(key)
-    base = store.profile(learner_id)
-    if base is None:
-        raise InvalidInput([FieldError((key,), f"le profil de {learner_id} est invalide : corrigez-le d'abord")])
+    base = _assignable(store, learner_id, key)
     if username not in getattr(base, key):
         return Saved(learner_id, None)
     profile = base.model_copy(update={key: [u for u in getattr(base, key) if u != username]})
-    label = "tuteur·rice" if key == "tutors" else "tuteur·rice entreprise"
+    label = ASSIGNMENT_LABELS[key]
     commit = _write(store, [ProfileChange(profile, None, expected)], (), author=author,
                     message=f"{learner_id} : fin de l'affectation de {username} ({label}) ({author})")
     return Saved(learner_id, commit)

@@ -22,6 +22,7 @@ from ..store import FRAMEWORKS_DIR, Store
 from ..store.errors import from_validation_error
 from ..store.schema import CODE_RE, FRAMEWORK_ID_RE, Framework
 from ..store.writer import ANY_REVISION
+from .csv_files import Undecodable, decode_utf8_or_cp1252
 
 #: Longest title livret accepts (schema ShortText) and longest description.
 MAX_TITLE = 200
@@ -79,17 +80,12 @@ def decode_spreadsheet_text(data: bytes | str, name: str, warnings: list[str], h
         except UnicodeDecodeError:
             raise ImportFailed([f"{name}:1: UTF-16 illisible{hint}"]) from None
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        first_bad = exc.start
-    try:
-        text = data.decode("cp1252")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ImportFailed([f"{name}:{line}: le fichier n'est ni en UTF-8 ni en Windows-1252{hint}"]) from None
-    line = data[:first_bad].count(b"\n") + 1
-    warnings.append(f"{name}:{line}: le fichier n'est pas en UTF-8 : lu comme Windows-1252 (l'encodage "
-                    "d'Excel en français) ; vérifiez les accents")
+        text, line = decode_utf8_or_cp1252(data)
+    except Undecodable as exc:
+        raise ImportFailed([f"{name}:{exc.line}: le fichier n'est ni en UTF-8 ni en Windows-1252{hint}"]) from None
+    if line is not None:
+        warnings.append(f"{name}:{line}: le fichier n'est pas en UTF-8 : lu comme Windows-1252 (l'encodage "
+                        "d'Excel en français) ; vérifiez les accents")
     return text
 
 

@@ -53,6 +53,7 @@ from ..store.schema import (
     LearnerProfile,
 )
 from ..store.writer import GroupChange, ProfileChange
+from .csv_files import Undecodable, decode_utf8_or_cp1252, sniff_delimiter
 
 #: Largest file read (an ERP export of 20,000 learners is about 4 MB).
 MAX_BYTES = 5 * 1024 * 1024
@@ -349,34 +350,23 @@ class ImportPlan:
 def decode(data: bytes, warnings: list[str], name: str) -> str:
     """UTF-8 (a BOM dropped), else Windows-1252 with a warning; ValueError when neither."""
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        first_bad = exc.start
-    try:
-        text = data.decode("cp1252")
-    except UnicodeDecodeError as exc:
-        row = data[: exc.start].count(b"\n") + 1
-        raise ValueError(f"le fichier n'est ni en UTF-8 ni en Windows-1252 (ligne {row}) : enregistrez-le "
+        text, row = decode_utf8_or_cp1252(data)
+    except Undecodable as exc:
+        raise ValueError(f"le fichier n'est ni en UTF-8 ni en Windows-1252 (ligne {exc.line}) : enregistrez-le "
                          "en « CSV UTF-8 »") from None
-    row = data[:first_bad].count(b"\n") + 1
-    warnings.append(f"{name} : le fichier n'est pas en UTF-8 (ligne {row}) : lu comme Windows-1252 "
-                    "(l'encodage d'Excel en français) ; vérifiez les accents dans l'aperçu")
+    if row is not None:
+        warnings.append(f"{name} : le fichier n'est pas en UTF-8 (ligne {row}) : lu comme Windows-1252 "
+                        "(l'encodage d'Excel en français) ; vérifiez les accents dans l'aperçu")
     return text
 
 
-def _first_record(text: str, delimiter: str) -> list[str]:
-    try:
-        return next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
-    except csv.Error:
-        return []
+def _known_titles(header: list[str]) -> int:
+    return len({_ALIASES.get(fold_header(t)) for t in header} - {None})
 
 
 def _delimiter(text: str) -> str:
     """``;`` or ``,``: the one whose header has the most known titles, then the most columns."""
-    def score(d: str) -> tuple[int, int]:
-        header = _first_record(text, d)
-        return len({_ALIASES.get(fold_header(t)) for t in header} - {None}), len(header)
-    return max((";", ","), key=score)
+    return sniff_delimiter(text, (";", ","), _known_titles)
 
 
 def read_rows(data: bytes, name: str, warnings: list[str]) -> tuple[list[str], list[tuple[int, list[str]]]]:

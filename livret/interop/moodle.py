@@ -43,6 +43,7 @@ from typing import Any
 
 from ..store.schema import Framework
 from ..views.spreadsheet import csv_text, restore_cell
+from .csv_files import sniff_delimiter
 from .frameworks import (
     CodeBook,
     ExportFailed,
@@ -128,19 +129,9 @@ def _recognised(header: list[str]) -> dict[int, str]:
     return keys
 
 
-def _first_record(text: str, delimiter: str) -> list[str]:
-    try:
-        return next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
-    except csv.Error:
-        return []
-
-
 def _delimiter(text: str) -> str:
     """The delimiter whose header has the most known titles, then the most columns."""
-    def score(d: str) -> tuple[int, int]:
-        header = _first_record(text, d)
-        return len(_recognised(header)), len(header)
-    return max(DELIMITERS, key=score)
+    return sniff_delimiter(text, DELIMITERS, lambda header: len(_recognised(header)))
 
 
 def _column_keys(header: list[str], name: str, warnings: list[str]) -> dict[int, str]:
