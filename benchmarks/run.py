@@ -12,7 +12,8 @@ disk, naive (the naive way vs livret build), noop (no-change rebuild), one
 append (16 concurrent clients), dashboard (1,000 learners), seal (the witness
 journal's cost per append, ``livret verify``), import (1,000 learners from a
 CSV), filters (the admin's filtered dashboard and its CSV export, 1,000
-learners).
+learners), mail (the outbox while the SMTP server is down, issue 15:
+benchmarks/bench_mail.py).
 
 Runs from a fresh clone after ``pip install -e '.[test]'``: nothing else is
 needed (no psutil, no HTTP library: /proc and the standard library).
@@ -33,13 +34,14 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_admin, bench_app, bench_build, bench_seal  # noqa: E402
+from benchmarks import bench_admin, bench_app, bench_build, bench_mail, bench_seal  # noqa: E402
 from benchmarks.figures import Figure, markdown_table, table  # noqa: E402
 from benchmarks.live_app import serve, stop  # noqa: E402
 from benchmarks.measure import machine, run_measured  # noqa: E402
 from benchmarks.synth import SIZES, generate  # noqa: E402
 
-NAMES = ("build", "disk", "naive", "noop", "one", "submit", "append", "dashboard", "seal", "import", "filters")
+NAMES = ("build", "disk", "naive", "noop", "one", "submit", "append", "dashboard", "seal", "import", "filters",
+         "mail")
 OUT = Path(__file__).resolve().parent / "out"
 DASHBOARD_LEARNERS = 1000
 
@@ -59,6 +61,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--per-client", type=int, default=20, help="Entrées par client (défaut : 20).")
     parser.add_argument("--dashboard-entries", type=int, default=None,
                         help="Entrées par apprenant·e du magasin de 1000 apprenant·es (défaut : celles de la taille).")
+    parser.add_argument("--mail-down-seconds", type=float, default=300,
+                        help="Panne du serveur SMTP simulée par la mesure mail, en secondes (défaut : 300).")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--work", type=Path, default=None, help="Dossier de travail (défaut : temporaire, effacé).")
     return parser.parse_args(argv)
@@ -155,6 +159,13 @@ def measure_seal(args, size: str, work: Path, project) -> list[Figure]:
     return figures + bench_seal.verify_time(project, size)
 
 
+def measure_mail(args, work: Path) -> list[Figure]:
+    if "mail" not in args.only:
+        return []
+    step(f"courriels : serveur SMTP arrêté {args.mail_down_seconds:g} s")
+    return bench_mail.outage(work, down_seconds=args.mail_down_seconds, log=step)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     size = args.size
@@ -174,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         figures += measure_dashboard(args, size, work, project)
         figures += measure_seal(args, size, work, project)
         figures += measure_import(args, work)
+        figures += measure_mail(args, work)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -25,11 +25,14 @@ from flask_wtf.csrf import CSRFProtect
 from livret.instance.accounts import Accounts
 from livret.instance.sessions import SESSION_LIFETIME
 from livret.jobs import open_jobs
+from livret.mail.sender import MailSender
 from livret.publish.build import clean_leftovers
 from livret.publish.rebuild import RebuildWorker
 from livret.seal import witnessed
 from livret.seal.upkeep import SealUpkeep
+from livret.signoff.reminders import ReminderThread
 from livret.store.project import Project
+from livret.store.watch import enabled_by_environment
 
 from . import errors, filters, security
 from .state import Livret
@@ -38,7 +41,8 @@ from .state import Livret
 BLUEPRINT_MODULES: list[str] = ["auth", "dashboard", "entries", "portfolio", "share", "audit_pack", "api",
                                  "api_tokens", "wellknown", "onetime_links", "account_security", "admin_home",
                                  "admin_learners", "admin_groups", "admin_import", "admin_accounts",
-                                 "admin_frameworks", "bulk"]
+                                 "admin_frameworks", "bulk", "signoff", "company", "password_reset",
+                                 "invitations", "admin_mail"]
 
 csrf = CSRFProtect()
 babel = Babel()
@@ -56,6 +60,11 @@ def create_app(project_root: Path | str, *, testing: bool = False, config: dict[
       when ``_organisation.yml`` configures them (:mod:`livret.seal.upkeep`);
     - ``LIVRET_JOB_WORKERS`` (default: 1): threads that run background jobs
       (audit packs), outside the request threads.
+    - ``LIVRET_MAIL_SENDER`` (default: True, False when ``testing``): deliver
+      the outbox in a background thread (:mod:`livret.mail.sender`); tests
+      call its ``run_once()`` or use ``livret mail send-queued``.
+    - ``LIVRET_REMINDERS`` (default: True, False when ``testing``): send the
+      sign-off reminders every hour in a thread (:mod:`livret.signoff.reminders`).
     """
     project = Project.at(project_root)
     project.instance.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -82,6 +91,8 @@ def create_app(project_root: Path | str, *, testing: bool = False, config: dict[
         LIVRET_REBUILD=not testing,
         LIVRET_JOB_WORKERS=1,
         LIVRET_SEAL_UPKEEP=not testing,
+        LIVRET_MAIL_SENDER=not testing,
+        LIVRET_REMINDERS=not testing,
     )
     if config:
         app.config.update(config)
@@ -98,8 +109,11 @@ def create_app(project_root: Path | str, *, testing: bool = False, config: dict[
     jobs = open_jobs(project.instance, workers=app.config["LIVRET_JOB_WORKERS"])
     clean_leftovers(project.build_dir)
     upkeep = SealUpkeep(project)
+    mail = MailSender(project) if app.config["LIVRET_MAIL_SENDER"] else None
     state = app.extensions["livret"] = Livret(project=project, accounts=accounts, rebuild=worker, jobs=jobs,
-                                              seal=upkeep)
+                                              seal=upkeep, mail=mail)
+    if project.portfolios.is_dir() and enabled_by_environment():
+        project.store.watch_changes()  # the kernel says which learners changed (livret.store.watch)
     if project.portfolios.is_dir():
         witnessed(project)  # every commit the app makes is journaled (livret.seal), before any follower
     project.store.after_commit.append(state.rebuild_after)
@@ -111,7 +125,11 @@ def create_app(project_root: Path | str, *, testing: bool = False, config: dict[
         project.store.recover()
     if worker is not None:
         worker.start()
+    if mail is not None:
+        mail.start()
     seal = settings.seal
     if app.config["LIVRET_SEAL_UPKEEP"] and (seal.witness_remote or seal.tsa_url):
         upkeep.start()
+    if app.config["LIVRET_REMINDERS"] and project.portfolios.is_dir():
+        app.extensions["livret_reminders"] = ReminderThread(project).start()
     return app

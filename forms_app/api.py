@@ -43,6 +43,7 @@ from livret.interop.openapi import (
 from livret.store import LearnerRecord, StoredEntry, StoreError
 from livret.store.errors import FieldError, InvalidInput
 from livret.store.schema import ENTRY_MODELS
+from livret.store.writer import NOT_DIRECT
 from livret.views.progress import competency_views, for_audience, progress
 
 from . import csrf, errors, json_body
@@ -273,6 +274,8 @@ def create_entry(learner_id: str):
     if not isinstance(data, dict):
         raise ApiError(422, "un objet JSON est attendu (les clés de l'en-tête et « body »)")
     entry_type = data.get("type")
+    if isinstance(entry_type, str) and entry_type in ENTRY_MODELS and not ENTRY_MODELS[entry_type].direct:
+        raise ApiError(422, None, [FieldError(("type",), NOT_DIRECT[entry_type])])  # signatures: the sign button
     if isinstance(entry_type, str) and entry_type in ENTRY_MODELS:
         require_write(record.profile, entry_type)
     errors = wire_errors(data)
@@ -282,8 +285,8 @@ def create_entry(learner_id: str):
     body = fields.pop("body", "")
     user = current_user()
     try:
-        stored = livret().project.store.append_entry(record.id, fields, body,
-                                                     author=user.username, role=user.role)
+        stored = livret().project.store.append_entry(record.id, fields, body, author=user.username,
+                                                     role=user.role, author_name=user.display_name or None)
     except InvalidInput as exc:
         raise ApiError(422, None, exc.errors) from None
     except StoreError as exc:

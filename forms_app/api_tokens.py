@@ -8,7 +8,7 @@ characters.  Everyone manages only their own tokens; an administrator uses
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -33,6 +33,8 @@ def _tokens() -> Tokens:
 @bp.route("/compte/jetons", methods=["GET", "POST"])
 @login_required
 def index():
+    if g.get("session_method") == "mail-link":
+        abort(403)  # a company tutor's link session: a token would outlive the session's revocation
     form = TokenForm()
     user = current_user()
     secret, error, status = None, None, 200

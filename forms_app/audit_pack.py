@@ -95,7 +95,9 @@ def export(learner_id: str):
 def job(learner_id: str, job_id: str):
     found = _own_job(learner_id, job_id)
     headers = {"Refresh": str(REFRESH_SECONDS)} if found.pending else {}
+    profile = livret().project.store.profile(learner_id)  # the learner named as people say it, not by id
     return render_template("share/pack_job.html", job=found, learner_id=learner_id, refresh=REFRESH_SECONDS,
+                           learner_name=profile.name if profile else learner_id,
                            audience=found.meta["audience"]), 200, headers
 
 

@@ -24,6 +24,7 @@ passwords); the mark expires after five minutes.
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -42,15 +43,20 @@ from livret.instance.totp import SecondFactor
 from livret.store import LearnerRecord, UnknownLearner, valid_learner_id
 from livret.store.schema import LearnerProfile
 
+from .security import SESSION_EXPIRES_KEY
 from .state import livret
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger("livret.app")
 #: The one key of the session cookie that says who is signed in (an opaque random id).
 SESSION_KEY = "sid"
 #: Key of the cookie that marks a sign-in waiting for its second factor (no session yet).
 PENDING_KEY = "tfa"
 #: How long a correct password waits for its second factor, in seconds.
 PENDING_SECONDS = 5 * 60
+#: What a device whose session the organisation revoked may still open (asking for a new link,
+#: using one, signing in or out); anything else answers 410 (see forms_app.company).
+REVOKED_ALLOWED = frozenset({"static", "company.new_link", "onetime_links.open_link", "auth.login", "auth.logout"})
 
 
 # --------------------------------------------------------------------------
@@ -153,12 +159,21 @@ def origin() -> str:
     return request.remote_addr or ""
 
 
-def open_session(user: User) -> None:
-    """Sign ``user`` in: a new session id (the previous one, if any, ends), in a fresh cookie."""
-    session_id = sessions().start(user, origin(), replacing=session.get(SESSION_KEY))
+def open_session(user: User, *, method: str = "password", lifetime: int | None = None) -> None:
+    """Sign ``user`` in: a new session id (the previous one, if any, ends), in a fresh cookie.
+
+    ``method``: how the person was identified (``password``, ``mail-link``);
+    ``lifetime`` (seconds): a session that lasts longer or shorter than the
+    default, with a cookie that ends with it (the company tutor's device).
+    """
+    session_id = sessions().start(user, origin(), replacing=session.get(SESSION_KEY), lifetime=lifetime,
+                                  method=method)
     session.clear()  # a new cookie on sign-in (no fixation), a new CSRF secret with it
     session[SESSION_KEY] = session_id
+    if lifetime is not None:
+        session[SESSION_EXPIRES_KEY] = int(time.time()) + lifetime
     session.permanent = True
+    log.info("session ouverte : %s (%s, %s)", user.username, user.role, method)
 
 
 def start_second_step(user: User, next_url: str | None) -> None:
@@ -182,16 +197,23 @@ def second_factor() -> SecondFactor:
 
 
 @bp.before_app_request
-def load_user() -> None:
+def load_user():
     g.user = None
     session_id = session.get(SESSION_KEY)
     if not session_id:
-        return
-    user = sessions().user(session_id)
-    if user is None:  # unknown, expired, ended, or the account changed: signed out
+        return None
+    state = sessions().current(session_id)
+    if state.revoked:  # withdrawn by the organisation (a company tutor's device): say so, 410
+        g.session_revoked = True
+        if request.endpoint in REVOKED_ALLOWED:
+            return None
+        return render_template("company/revoked.html"), 410
+    if state.user is None:  # unknown, expired, ended, or the account changed: signed out
         session.clear()
-        return
-    g.user = user
+        return None
+    g.user = state.user
+    g.session_method = state.method
+    return None
 
 
 @bp.app_context_processor

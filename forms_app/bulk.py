@@ -201,7 +201,7 @@ def _submit_attendance(group: Group, revision: str | None, start: dt.date, end: 
                f"{len(items)} apprenant·e(s) ({user.username})")
     try:
         livret().project.store.append_entries(items, author=user.username, role=user.role, message=message,
-                                              now=now)
+                                              now=now, author_name=user.display_name or None)
     except InvalidInput as exc:
         for err in exc.errors:
             index = err.loc[1] if len(err.loc) > 2 and err.loc[0] == "entries" else None
@@ -364,7 +364,8 @@ def entry_form(group_id: str, entry_type: str):
             message = (f"Groupe {group.name} : {label} « {fields.get('title', '')} » pour {len(items)} "
                        f"apprenant·e(s) ({user.username})")
             try:
-                store.append_entries(items, author=user.username, role=user.role, message=message)
+                store.append_entries(items, author=user.username, role=user.role, message=message,
+                                     author_name=user.display_name or None)
             except InvalidInput as exc:
                 _place(form, exc.errors, chosen)
             except StoreError as exc:

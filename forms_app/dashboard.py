@@ -36,6 +36,7 @@ from livret.views.spreadsheet import csv_text
 
 from .auth import current_user, learner_or_404_403, login_required
 from .entries import latest_version
+from .signoff import all_pending, learner_page_signoffs, pending_for_current_user
 from .state import livret
 
 bp = Blueprint("dashboard", __name__)
@@ -188,7 +189,15 @@ def home():
                            page_size=PAGE_SIZE, sort=view.sort, descending=view.descending, staff=view.staff,
                            sort_labels=view.labels, filters=view.filters, choices=view.choices,
                            roster_view=view.roster_view, names=tutor_names(users),
-                           first_steps=first_steps, statuses=LEARNER_STATUSES)
+                           first_steps=first_steps, statuses=LEARNER_STATUSES, today=livret().today(),
+                           **dashboard_signoffs(user, view))
+
+
+def dashboard_signoffs(user, view: Listing) -> dict:
+    """« À signer » (what the user signs) and, for the staff, « Signatures en attente » (oldest first)."""
+    records = [r.record for r in view.rows if r.record is not None and r.profile is not None]
+    waiting = all_pending(records) if user.role in ("tutor", "admin", "auditor") else []
+    return {"to_sign": pending_for_current_user(records), "signoffs_waiting": waiting}
 
 
 def export_rows(view: Listing, names: dict[str, str]) -> list[list[object]]:
@@ -263,7 +272,7 @@ def learner(learner_id: str):
         views = progress.competency_views(record.framework, visible)
     writable = writable_types(user.role, user.username, record.profile) if record.profile else []
     corrected = {e.meta.corrects for e in visible if e.meta.corrects}
-    entries = progress.timeline(visible)
+    entries = progress.timeline(e for e in visible if e.type != "signature")  # signatures: under their entry
     return render_template(
         "dashboard/learner.html", record=record, profile=record.profile, summary=summary, views=views,
         stale=ctx.stale_sites().get(record.id),
@@ -271,4 +280,5 @@ def learner(learner_id: str):
         type_labels=TYPE_LABELS, can_correct=lambda e: bool(record.profile) and can_correct(
             user.role, user.username, record.profile, e.meta) and latest_version(visible, e.id) == e.id,
         scale=record.framework.scale if record.framework else None,
+        **learner_page_signoffs(record, audience),
     )

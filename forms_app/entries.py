@@ -21,7 +21,7 @@ from livret.store.schema import ENTRY_MODELS, MAX_BODY, TYPE_LABELS
 from livret.views.progress import effective, for_audience, fr_date, timeline
 
 from .auth import current_user, learner_or_404_403, login_required, require_write
-from .entry_forms import EntryForm, entry_form_class, initial_data
+from .entry_forms import EntryForm, entry_form_class, initial_data, observation_defaults
 from .state import livret
 
 bp = Blueprint("entries", __name__)
@@ -62,6 +62,8 @@ def _form_for(record: LearnerRecord, entry_type: str, corrected: StoredEntry | N
     if request.method == "POST":
         return form_class()
     data = initial_data(form_class.specs, now=livret().now(), tz=settings.timezone, entry=corrected)
+    if entry_type == "observation" and corrected is None:
+        data.update(observation_defaults(livret().today()))
     return form_class(data=data)
 
 
@@ -71,7 +73,7 @@ def _submit(record: LearnerRecord, form: EntryForm, corrected: StoredEntry | Non
     try:
         stored = livret().project.store.append_entry(
             record.id, form.to_fields(corrects=corrected.id if corrected else None), form.body_text(),
-            author=user.username, role=user.role, uploads=form.uploads(),
+            author=user.username, role=user.role, uploads=form.uploads(), author_name=user.display_name or None,
         )
     except InvalidInput as exc:
         form.place_errors(exc.errors)

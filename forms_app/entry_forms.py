@@ -42,7 +42,7 @@ from livret.store.schema import ENTRY_ID_RE, SERVER_KEYS, EntryBase, Framework
 
 #: Keys the form never shows as plain inputs: set by the server, by the URL
 #: (type, corrects) or by dedicated widgets (competencies, attachments).
-NOT_INPUTS = frozenset(SERVER_KEYS) | {"type", "corrects", "competencies", "attachments"}
+NOT_INPUTS = frozenset(SERVER_KEYS) | {"type", "corrects", "competencies", "attachments", "not_observed"}
 #: Shown before and after the type's own fields, in this order.
 LEADING = ("title", "date")
 TRAILING = ("about", "updates", "visibility")
@@ -238,6 +238,9 @@ class CompetencyField(Field):
     to report them.
     """
 
+    #: The observation grid (:class:`ObservationGridField`) is rendered otherwise.
+    grid = False
+
     def __init__(self, label=None, *, framework: Framework | None, levels: str, **kwargs):
         super().__init__(label, **kwargs)
         self.framework = framework
@@ -287,6 +290,64 @@ class CompetencyField(Field):
         return out or None
 
 
+#: The grid's value for « non vu en entreprise » (never a level: a framework's levels are short codes).
+NOT_SEEN = "non-vu"
+
+
+class ObservationGridField(CompetencyField):
+    """The company tutor's observation grid (type ``observation``): ONE line per competency of the
+    framework, each with a level of the framework's scale, « non vu en entreprise » or « — » (not in
+    this grid).  Posted as ``competencies-<i>-level``; gives the entry's ``competencies`` (the levels)
+    and ``not_observed`` (the codes not seen)."""
+
+    grid = True
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        self.process_errors = []
+        if data is unset_value:
+            data = self.default() if callable(self.default) else self.default
+        self.object_data = data
+        items: list[dict[str, Any]] = []
+        if formdata is None:
+            items = [dict(item) for item in (data or [])]
+        else:
+            known = self.framework.competencies() if self.framework else []
+            for i, (_, comp) in enumerate(known):
+                level = (formdata.get(f"{self.name}-{i}-level") or "").strip()
+                if level:
+                    items.append({"code": comp.code, "level": level})
+        self.not_seen = [item["code"] for item in items if item.get("level") == NOT_SEEN]
+        self.data = [item for item in items if item.get("level") != NOT_SEEN]
+
+    def blocks(self) -> list[tuple[Any, list[CompetencyRow]]]:
+        out = super().blocks()
+        seen_not = set(self.not_seen)
+        for _, rows in out:
+            for row in rows:
+                if row.code in seen_not:
+                    row.level, row.checked = NOT_SEEN, True
+        return out
+
+    def not_observed(self) -> list[str] | None:
+        return list(self.not_seen) or None
+
+
+def last_month(today: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last day of the month before ``today``'s."""
+    end = today.replace(day=1) - dt.timedelta(days=1)
+    return end.replace(day=1), end
+
+
+def observation_defaults(today: dt.date) -> dict[str, str]:
+    """What a new observation grid proposes: last month, and a title naming it."""
+    from livret.store.french_dates import MONTHS
+
+    start, end = last_month(today)
+    return {"period_start": start.isoformat(), "period_end": end.isoformat(),
+            "title": str(_l("Grille d'observation — %(month)s %(year)d", month=MONTHS[start.month - 1],
+                            year=start.year))}
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -321,6 +382,8 @@ class EntryForm(FlaskForm):
         competencies = self.competencies.to_input()
         if competencies:
             data["competencies"] = competencies
+        if isinstance(self.competencies, ObservationGridField) and self.competencies.not_observed():
+            data["not_observed"] = self.competencies.not_observed()
         if "keep_attachments" in self and self.keep_attachments.data:
             data["attachments"] = list(self.keep_attachments.data)
         if corrects:
@@ -352,6 +415,13 @@ class EntryForm(FlaskForm):
                 data = self.competencies.data or []
                 if len(err.loc) > 1 and isinstance(err.loc[1], int) and err.loc[1] < len(data):
                     code = data[err.loc[1]]["code"]
+                    self.competencies.row_errors.setdefault(code, []).append(message)
+                    message = f"{code} : {message}"
+                self._add(self.competencies, message)
+            elif head == "not_observed":  # the observation grid's « non vu en entreprise » lines
+                not_seen = getattr(self.competencies, "not_seen", [])
+                if len(err.loc) > 1 and isinstance(err.loc[1], int) and err.loc[1] < len(not_seen):
+                    code = not_seen[err.loc[1]]
                     self.competencies.row_errors.setdefault(code, []).append(message)
                     message = f"{code} : {message}"
                 self._add(self.competencies, message)
@@ -437,7 +507,8 @@ def entry_form_class(
     for spec in specs:
         attrs[spec.name] = _wtforms_field(spec, (references or {}).get(spec.name, ()), timezone)
     comp_info = model.model_fields["competencies"]
-    attrs["competencies"] = CompetencyField(comp_info.title, framework=framework, levels=model.levels)
+    grid = ObservationGridField if "not_observed" in model.model_fields else CompetencyField
+    attrs["competencies"] = grid(comp_info.title, framework=framework, levels=model.levels)
     attrs["body"] = TextAreaField(_l("Texte"), description=_l(
         "Mise en forme Markdown : **gras**, *italique*, listes avec « - », liens [texte](adresse)."),
         render_kw={"rows": 10})
@@ -461,6 +532,7 @@ def initial_data(specs: Sequence[FieldSpec], *, now: dt.datetime, tz: str, entry
     meta = entry.meta
     data = {s.name: to_text(s, getattr(meta, s.name, None), tz) for s in specs}
     data["competencies"] = [{"code": c.code, "level": c.level} for c in meta.competencies]
+    data["competencies"] += [{"code": code, "level": NOT_SEEN} for code in getattr(meta, "not_observed", None) or []]
     data["body"] = entry.body
     data["keep_attachments"] = list(meta.attachments)
     return data

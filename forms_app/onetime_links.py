@@ -18,6 +18,7 @@ taking ``(token, link)``): one table, one address, several uses.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -34,6 +35,7 @@ from .auth import open_session, start_second_step
 from .state import livret
 
 bp = Blueprint("onetime_links", __name__, url_prefix="/lien")
+log = logging.getLogger("livret.app")
 
 #: Purposes whose link lets its owner choose a password.
 PASSWORD_PURPOSES = ("reset", "invitation")
@@ -90,6 +92,7 @@ def open_link(token: str):
                 used = None  # disabled meanwhile: the link stays unused, and opens nothing
             if used is None:
                 return invalid_link()
+            log.info("lien à usage unique utilisé : %s n°%d, compte %s", used.purpose, used.id, used.subject)
             user = accounts.get(used.subject)
             if user.totp_enabled:
                 start_second_step(user, None)

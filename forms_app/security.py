@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -23,6 +24,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 SECRET_FILE = "secret_key"
 MIN_SECRET = 32
+#: Cookie key holding when a session with its own lifetime ends (epoch seconds; the company tutor's
+#: 30-day device session): the cookie then lives exactly as long as its server-side row.
+SESSION_EXPIRES_KEY = "exp"
 
 APP_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -63,12 +67,19 @@ def load_secret_key(instance: Path) -> str:
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """Marks the cookie Secure whenever the request itself came over HTTPS."""
+    """Marks the cookie Secure whenever the request itself came over HTTPS; a session with its own
+    lifetime (:data:`SESSION_EXPIRES_KEY`) gets a cookie that ends with it."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
         if app.config["SESSION_COOKIE_SECURE"]:
             return True
         return has_request_context() and request.is_secure
+
+    def get_expiration_time(self, app: Flask, session) -> dt.datetime | None:
+        expires = session.get(SESSION_EXPIRES_KEY) if session.permanent else None
+        if isinstance(expires, int | float) and not isinstance(expires, bool):
+            return dt.datetime.fromtimestamp(expires, tz=dt.UTC)
+        return super().get_expiration_time(app, session)
 
 
 def _headers(response: Response) -> Response:

@@ -10,6 +10,7 @@ from flask import current_app
 
 from livret.instance.accounts import Accounts
 from livret.jobs import JobQueue
+from livret.mail.sender import MailSender
 from livret.publish.rebuild import LearnerState, RebuildWorker
 from livret.seal.upkeep import SealUpkeep
 from livret.store import Commit
@@ -26,6 +27,8 @@ class Livret:
     jobs: JobQueue
     #: The witnesses' background upkeep (:mod:`livret.seal.upkeep`); says when one is late.
     seal: SealUpkeep
+    #: The outbox's background sender (:mod:`livret.mail.sender`); None when ``LIVRET_MAIL_SENDER`` is off.
+    mail: MailSender | None = None
 
     def now(self) -> dt.datetime:
         """Now in the organisation's timezone (Europe/Paris unless set otherwise)."""

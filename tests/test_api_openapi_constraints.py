@@ -39,7 +39,8 @@ def test_competency_code_pattern_and_length_are_declared():
     assert CODE["type"] == "string"
     assert CODE.get("pattern") == CODE_RE.pattern
     assert (CODE.get("minLength"), CODE.get("maxLength")) == (1, 64)
-    assert all(code_schema(model) == CODE for model in ENTRY_MODELS.values())
+    # (a signature is never posted: it has no create schema, see livret.signoff)
+    assert all(code_schema(model) == CODE for model in ENTRY_MODELS.values() if model.direct)
 
 
 def accepted(code: str) -> bool:

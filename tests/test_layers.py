@@ -17,7 +17,8 @@ import pytest
 from factories import REPO
 
 LINT = Path(sys.executable).with_name("lint-imports")
-LAYERS = ["store", "views", "instance", "jobs", "publish", "seal", "audit", "interop", "admin", "cli"]
+LAYERS = ["store", "views", "instance", "jobs", "publish", "seal", "mail", "audit", "interop", "signoff", "admin",
+          "company", "cli"]
 
 
 def lint(root: Path) -> subprocess.CompletedProcess:

@@ -35,6 +35,11 @@ MINIMAL = {
     "attendance": {"period_start": "2026-03-01", "period_end": "2026-03-31", "hours_planned": 70, "hours_attended": 63.5},
     "alert": {"category": "sante", "severity": "haute"},
     "company-feedback": {"role": "company", "author": "carl", "period_start": "2026-03-01", "period_end": "2026-03-31"},
+    "observation": {"role": "company", "author": "carl", "period_start": "2026-03-01", "period_end": "2026-03-31",
+                    "competencies": [{"code": "A1", "level": "2"}], "not_observed": ["B1"]},
+    "signature": {"role": "company", "author": "carl", "about": "01JM2Q8V6Z9X3K4T5R6S7W8Y9B", "signer_name": "Carl",
+                  "method": "mail-link", "signed": [{"path": "alice/entries/2026-03-02-meeting-7w8y9b.md",
+                                                     "sha256": "0" * 64}]},
 }
 
 
@@ -82,8 +87,8 @@ def test_roles_write_only_their_types():
     found = errors({**BASE, "type": "assessment", "role": "learner", **MINIMAL["assessment"]})
     assert "ne peut pas écrire" in found["type"]
     assert types_written_by("learner") == ["evidence", "reflection"]
-    assert types_written_by("company") == ["company-feedback"]
-    assert types_written_by("admin") == list(ENTRY_MODELS)
+    assert types_written_by("company") == ["company-feedback", "observation"]
+    assert types_written_by("admin") == [t for t in ENTRY_MODELS if t != "signature"]  # the sign button only
 
 
 def test_only_staff_roles_write_staff_entries():

@@ -15,12 +15,15 @@ Errors are :class:`InvalidInput` located at the form's field names
 messages are French and name the learner.
 
 One-time links (invitation, password reset) leave livret through one
-function, :func:`deliver_link`: today it returns the address for the admin
-to hand over; the mail path plugs in there.
+function, :func:`deliver_link`: to an account with an e-mail address the
+link is mailed (queued in the outbox, :mod:`livret.mail`, in the same
+transaction as the link); without an address it is returned for the admin
+to hand over.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import unicodedata
@@ -41,6 +44,8 @@ from ..instance.accounts import (
 )
 from ..instance.onetime import INVITATION_TTL, RESET_TTL, OneTimeLinks
 from ..instance.totp import SecondFactor
+from ..mail import messages as mail_messages
+from ..mail.outbox import Outbox
 from ..store import Store, StoreError, UnknownLearner
 from ..store.errors import FieldError, InvalidInput, from_validation_error
 from ..store.records import PROFILE_FILE
@@ -115,8 +120,9 @@ class Delivery:
     purpose: str
     username: str
     expires_in: dt.timedelta
-    #: True once a mailer sent it (no mail path yet: the admin hands it over).
+    #: True when the link was mailed (queued in the outbox) to ``mailed_to``: nobody else sees it.
     mailed: bool = False
+    mailed_to: str = ""
 
 
 @dataclass
@@ -130,22 +136,28 @@ class Created:
 
 def link_url(token: str, base_url: str | None) -> tuple[str, bool]:
     """(address, absolute) of a one-time link: ``base_url`` + ``/lien/<token>``, or the path alone."""
-    path = LINK_PATH + token
-    if base_url:
-        return base_url.rstrip("/") + path, True
-    return path, False
+    return mail_messages.link_url(base_url, token), bool(base_url)
 
 
 def deliver_link(user: User, purpose: str, token: str, *, base_url: str | None,
-                 expires_in: dt.timedelta) -> Delivery:
+                 expires_in: dt.timedelta, org=None, outbox: Outbox | None = None, conn=None) -> Delivery:
     """The one place a one-time link leaves livret.
 
-    There is no mail path yet: the link is returned for the admin to hand
-    over (shown once, never stored).  When mail exists, this sends it to
-    ``user.email`` once and says so with ``mailed=True``.
+    When the account has an e-mail address (and the link is a whole address,
+    ``base_url`` known), the invitation or reset mail is queued in
+    ``outbox`` — inside ``conn``, the transaction that issued the link, when
+    given — and the Delivery says ``mailed=True``: the link is shown to
+    nobody.  Otherwise it is returned for the admin to hand over (shown
+    once, never stored).
     """
     url, absolute = link_url(token, base_url)
-    return Delivery(url=url, absolute=absolute, purpose=purpose, username=user.username, expires_in=expires_in)
+    delivery = Delivery(url=url, absolute=absolute, purpose=purpose, username=user.username, expires_in=expires_in)
+    if not (user.email and absolute and outbox is not None and org is not None):
+        return delivery
+    build = mail_messages.invitation if purpose == "invitation" else mail_messages.password_reset
+    expires = dt.datetime.now(dt.timezone.utc) + expires_in
+    outbox.enqueue(build(org, person_name=user.display_name, to=user.email, url=url, expires=expires), conn=conn)
+    return dataclasses.replace(delivery, mailed=True, mailed_to=user.email)
 
 
 def _check_role(role: str) -> None:
@@ -165,6 +177,7 @@ class AccountAdmin:
         self.accounts = accounts
         self.links = OneTimeLinks(accounts.db)
         self.second_factor = SecondFactor(accounts)
+        self.outbox = Outbox(accounts.db)
 
     @classmethod
     def for_project(cls, project, accounts: Accounts | None = None) -> AccountAdmin:
@@ -324,8 +337,10 @@ class AccountAdmin:
 
     def create(self, username: str, role: str, *, author: str, display_name: str = "", email: str = "",
                learners: Iterable[str] = (), password: str | None = None, base_url: str | None = None,
-               revisions: Mapping[str, str | None] | None = None, dry_run: bool = False) -> Created | None:
-        """A new account, its assignments (one commit) and, without ``password``, an invitation link.
+               revisions: Mapping[str, str | None] | None = None, dry_run: bool = False,
+               invite: bool = True) -> Created | None:
+        """A new account, its assignments (one commit) and, without ``password``, an invitation link
+        (unless ``invite`` is False: a company tutor's account, opened by mailed links, livret.company).
 
         Everything is checked before anything is written; if the profiles
         cannot be written (a hand edit meanwhile, a full disk) the account is
@@ -375,7 +390,7 @@ class AccountAdmin:
                 self.accounts.remove(username)
                 raise
         created = Created(user, [c.profile.id for c in planned], commit)
-        if password is None:
+        if password is None and invite:
             created.invitation = self.invite(username, author=author, base_url=base_url)
         return created
 
@@ -384,8 +399,7 @@ class AccountAdmin:
     def invite(self, username: str, *, author: str, base_url: str | None) -> Delivery:
         """A new invitation link (7 days) for an account without a password; older ones stop working."""
         user = self._existing(username)
-        token = self.links.issue("invitation", username, ttl=INVITATION_TTL, created_by=author)
-        return deliver_link(user, "invitation", token, base_url=base_url, expires_in=INVITATION_TTL)
+        return self.send_link(user, "invitation", INVITATION_TTL, author=author, base_url=base_url)
 
     def reset_link(self, username: str, *, author: str, base_url: str | None) -> Delivery:
         """A one-time link to choose a new password (24 h; an invitation, 7 days, when the account has
@@ -397,8 +411,24 @@ class AccountAdmin:
         if not user.has_password:
             return self.invite(username, author=author, base_url=base_url)
         self.links.revoke_for(username, "invitation")
-        token = self.links.issue("reset", username, ttl=RESET_TTL, created_by=author)
-        return deliver_link(user, "reset", token, base_url=base_url, expires_in=RESET_TTL)
+        return self.send_link(user, "reset", RESET_TTL, author=author, base_url=base_url)
+
+    def send_link(self, user: User, purpose: str, ttl: dt.timedelta, *, author: str,
+                  base_url: str | None) -> Delivery:
+        """Issue a one-time link and deliver it (:func:`deliver_link`): the link and its mail in one
+        transaction of the instance database (both exist, or neither)."""
+        org = self.organisation()
+        with self.links.db.transaction() as conn:
+            token = self.links.issue(purpose, user.username, ttl=ttl, created_by=author, conn=conn)
+            return deliver_link(user, purpose, token, base_url=base_url or (org.public_url if org else None),
+                                expires_in=ttl, org=org, outbox=self.outbox, conn=conn)
+
+    def organisation(self):
+        """The organisation's settings (None when the store cannot be read: the link is then only shown)."""
+        try:
+            return self.store.settings() if self.store.root.is_dir() else None
+        except (StoreError, OSError, ValueError):
+            return None
 
     # ------------------------------------------------------------------ changing
 
@@ -492,11 +522,15 @@ class AccountAdmin:
 
 def suggest_username(profile: LearnerProfile, taken: Iterable[str] = ()) -> str:
     """``prenom.nom`` in lowercase ASCII (``marie.durand``, then ``marie.durand2``...)."""
-    text = f"{profile.first_name}.{profile.last_name}"
+    return username_from(f"{profile.first_name}.{profile.last_name}", taken, fallback=profile.id)
+
+
+def username_from(text: str, taken: Iterable[str] = (), *, fallback: str = "compte") -> str:
+    """A free username made of ``text`` (``Jean Dupont`` -> ``jean.dupont``, then ``jean.dupont2``...)."""
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    base = re.sub(r"[^a-z0-9.]+", "-", folded).strip(".-")[:56] or profile.id
+    base = re.sub(r"[^a-z0-9.]+", "-", folded).strip(".-")[:56] or fallback
     if not base[0].isalnum():
-        base = profile.id
+        base = fallback
     taken = set(taken)
     candidate, n = base, 2
     while candidate in taken:

@@ -16,6 +16,9 @@ files?" with facts from git:
 - entries and attachments that a later commit changed or deleted (somebody
   edited an entry and committed it: history shows it, we report it);
 - a failing ``git fsck`` (a corrupt or truncated repository);
+- every signature whose signed files (the entry, its attachments) changed
+  or vanished since it was signed (kind ``signature``, see
+  :mod:`livret.store.signatures`);
 - the history against the witness journal (:mod:`livret.seal.check`): a
   rewritten, reset or truncated history, a missing ``.git``, a commit made
   outside livret, an altered journal; the trusted timestamps and the
@@ -37,9 +40,11 @@ from ..seal import check as seal_check
 from ..seal import timestamps
 from ..seal.journal import Journal
 from ..seal.witness import Witness, WitnessError
-from ..store import nofollow
+from ..store import UnknownLearner, nofollow
+from ..store.french_dates import fr_date
 from ..store.history import History
 from ..store.project import Project
+from ..store.signatures import check_seal
 from ..store.yamlio import FrontMatterError, load_yaml, parse_front_matter
 
 #: The problems of ``livret check`` that name a symbolic link or a special file.
@@ -88,7 +93,30 @@ def verify(project: Project, *, remote: bool = False) -> list[Finding]:
     if store.history.enabled:
         prefix = _display_prefix(project)
         findings += GitAudit(store.history, prefix).findings()
+    findings += signature_findings(project)
     return findings + seal_findings(project, remote=remote)
+
+
+def signature_findings(project: Project) -> list[Finding]:
+    """Each file a signature sealed that changed or vanished since (kind ``signature``)."""
+    store = project.store
+    prefix = _display_prefix(project)
+    findings = []
+    for lid in store.learner_ids():
+        try:
+            record = store.load_learner(lid)
+        except UnknownLearner:
+            continue
+        for e in record.entries:
+            if e.type != "signature":
+                continue
+            state = check_seal(store.root, e.meta)
+            who = f"{e.meta.signer_name} du {fr_date(e.meta.date)}"
+            findings += [Finding(prefix + path, f"{_signed_noun(path)} modifiée après la signature de {who}",
+                                 "signature") for path in state.changed]
+            findings += [Finding(prefix + path, f"{_signed_noun(path)} supprimée après la signature de {who}",
+                                 "signature") for path in state.missing]
+    return findings
 
 
 def seal_findings(project: Project, *, remote: bool = False) -> list[Finding]:
@@ -116,6 +144,10 @@ def seal_findings(project: Project, *, remote: bool = False) -> list[Finding]:
             except WitnessError as exc:
                 findings.append(Finding(JOURNAL, str(exc), "seal"))
     return findings
+
+
+def _signed_noun(store_path: str) -> str:
+    return "pièce jointe" if "/files/" in store_path else "entrée"
 
 
 def _project_file(project: Project, name: str) -> Path:

@@ -23,9 +23,11 @@ from . import (  # noqa: E402
     build_cmds,  # noqa: F401
     interop_cmds,  # noqa: F401
     learners_cmds,  # noqa: F401
+    mail_cmds,  # noqa: F401
     seal_cmds,  # noqa: F401
     serve_cmds,  # noqa: F401
     share_cmds,  # noqa: F401
+    signoff_cmds,  # noqa: F401
     store_cmds,  # noqa: F401
     user_cmds,  # noqa: F401
 )

@@ -186,6 +186,12 @@ def user_reset(project: Project, name: str) -> None:
     hours = int(delivery.expires_in.total_seconds() // 3600)
     what = "Invitation" if delivery.purpose == "invitation" else "Lien de réinitialisation"
     validity = f"{hours // 24} jours" if hours >= 48 else f"{hours} h"
+    if delivery.mailed:
+        click.echo(f"{what} pour {name}, valable {validity}, à usage unique : envoyé(e) par courriel à "
+                   f"{delivery.mailed_to}.")
+        click.echo("Le courriel est dans la file d'envoi : le serveur livret l'envoie, ou « livret mail "
+                   "send-queued » ; son état : « livret mail list ».")
+        return
     click.echo(f"{what} pour {name}, valable {validity}, à usage unique ; à transmettre à son titulaire.")
     if not delivery.absolute:
         click.echo("L'adresse publique de l'organisme (public_url dans _organisation.yml) n'est pas renseignée : "

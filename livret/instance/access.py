@@ -48,8 +48,8 @@ def can_read(role: str, username: str, profile: LearnerProfile) -> bool:
 def can_write(role: str, username: str, profile: LearnerProfile, entry_type: str) -> bool:
     """May this user append an entry of ``entry_type`` to this learner's portfolio?"""
     model = ENTRY_MODELS.get(entry_type)
-    if model is None or role == "auditor":
-        return False
+    if model is None or not model.direct or role == "auditor":
+        return False  # (a signature is written by the signing service only: livret.signoff)
     if role == "admin":
         return True
     return role in model.writers and is_assigned(role, username, profile)

@@ -117,6 +117,13 @@ instance_db.register("accounts", [
     );
     CREATE INDEX recovery_codes_username ON recovery_codes (username);
     """,
+    # version 4: how a session was opened (``password``, or ``mail-link`` for the company tutor's link,
+    # livret.company) and its revocation by the organisation: a revoked row is kept until it expires,
+    # so the app answers 410 (access withdrawn) rather than treating the device as a stranger
+    """
+    ALTER TABLE sessions ADD COLUMN method TEXT NOT NULL DEFAULT 'password';
+    ALTER TABLE sessions ADD COLUMN revoked_at REAL;
+    """,
 ])
 
 #: scrypt cost: N=2**15, r=8, p=1 uses 32 MiB and ~0.1 s per hash on one core.

@@ -54,6 +54,10 @@ instance_db.register("onetime", [
 #: Known purposes and how long their links live by default.
 RESET_TTL = dt.timedelta(hours=24)
 INVITATION_TTL = dt.timedelta(days=7)
+#: The company tutor's link (livret.company): pressing its button opens a session on that device
+#: for ``COMPANY_SESSION_DAYS`` days.
+COMPANY_LINK_TTL = dt.timedelta(days=7)
+COMPANY_SESSION_DAYS = 30
 PURPOSE_RE = re.compile(r"^[a-z][a-z-]{0,31}$")
 #: A token is 43 URL-safe characters; anything else names no link (and is not even hashed).
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -114,11 +118,14 @@ class OneTimeLinks:
         return cls(instance_db.InstanceDB.for_project(project))
 
     def issue(self, purpose: str, subject: str, *, ttl: dt.timedelta, created_by: str,
-              data: dict[str, Any] | None = None, replace: bool = True) -> str:
+              data: dict[str, Any] | None = None, replace: bool = True,
+              conn: sqlite3.Connection | None = None) -> str:
         """A new link; returns its token (the only place it exists: put it in the link, show it once).
 
         With ``replace`` (the default), the subject's older unused links of the
         same purpose stop working: only the latest reset link opens anything.
+        With ``conn``, inside the caller's transaction (the mail that carries
+        the link is queued in the same one: both exist, or neither).
         """
         if not PURPOSE_RE.match(purpose or ""):
             raise OneTimeError(f"usage de lien inconnu : {purpose!r}")
@@ -128,17 +135,25 @@ class OneTimeLinks:
             raise OneTimeError("durée de validité nulle ou négative")
         token = secrets.token_urlsafe(32)
         now = _utcnow()
-        with self.db.transaction() as conn:
-            if replace:
-                conn.execute("UPDATE onetime_links SET revoked_at = ? WHERE subject = ? AND purpose = ? "
-                             "AND used_at IS NULL AND revoked_at IS NULL", (_iso(now), subject, purpose))
-            conn.execute(
-                "INSERT INTO onetime_links (purpose, subject, token_hash, created, expires, created_by, data) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (purpose, subject, token_hash(token), _iso(now), _iso(now + ttl), created_by,
-                 json.dumps(data, ensure_ascii=False) if data is not None else None),
-            )
+        if conn is not None:
+            self._insert(conn, purpose, subject, token, now, ttl, created_by, data, replace)
+            return token
+        with self.db.transaction() as own:
+            self._insert(own, purpose, subject, token, now, ttl, created_by, data, replace)
         return token
+
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, purpose: str, subject: str, token: str, now: dt.datetime,
+                ttl: dt.timedelta, created_by: str, data: dict[str, Any] | None, replace: bool) -> None:
+        if replace:
+            conn.execute("UPDATE onetime_links SET revoked_at = ? WHERE subject = ? AND purpose = ? "
+                         "AND used_at IS NULL AND revoked_at IS NULL", (_iso(now), subject, purpose))
+        conn.execute(
+            "INSERT INTO onetime_links (purpose, subject, token_hash, created, expires, created_by, data) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (purpose, subject, token_hash(token), _iso(now), _iso(now + ttl), created_by,
+             json.dumps(data, ensure_ascii=False) if data is not None else None),
+        )
 
     def _row(self, conn: sqlite3.Connection, token: str, purposes: tuple[str, ...]) -> sqlite3.Row | None:
         if not isinstance(token, str) or not TOKEN_RE.match(token):

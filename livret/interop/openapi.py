@@ -107,14 +107,16 @@ def _entry_variants(components: dict[str, Any]) -> None:
         # pydantic names the two schemas X-Input / X-Output when they differ, X when they do not.
         shared = components.pop(name, None)
         create = components.pop(f"{name}-Input", None) or copy.deepcopy(shared)
-        for key in SERVER_KEYS:
-            create["properties"].pop(key)
-            create["required"].remove(key)
-        create["properties"]["body"] = body_in
-        create["title"] = f"{name}Create"
-        create["description"] = f"Nouvelle entrée « {model.label} » : les clés de l'en-tête et le texte"
-        components[f"{name}Create"] = create
-        create_refs[entry_type] = REF.format(model=f"{name}Create")
+        if model.direct:  # a signature is never posted: the signing service writes it (livret.signoff)
+            for key in SERVER_KEYS:
+                create["properties"].pop(key, None)
+                if key in create["required"]:
+                    create["required"].remove(key)
+            create["properties"]["body"] = body_in
+            create["title"] = f"{name}Create"
+            create["description"] = f"Nouvelle entrée « {model.label} » : les clés de l'en-tête et le texte"
+            components[f"{name}Create"] = create
+            create_refs[entry_type] = REF.format(model=f"{name}Create")
 
         entry = components.pop(f"{name}-Output", None) or shared
         for key in SERVER_KEYS:
@@ -382,7 +384,7 @@ def wire_errors(data: dict[str, Any]) -> list[FieldError]:
     store, which names it.
     """
     model = ENTRY_MODELS.get(data.get("type")) if isinstance(data.get("type"), str) else None
-    if model is None:
+    if model is None or not model.direct:
         return []
     comps = _components()
     return _check(data, comps[f"{model.__name__}Create"], (), comps)

@@ -59,6 +59,7 @@ from .. import __version__
 from ..store import (
     FRAMEWORKS_DIR,
     ORGANISATION_FILE,
+    PEOPLE_FILE,
     PROFILE_FILE,
     Store,
     UnknownLearner,
@@ -222,6 +223,7 @@ class _Common:
         _hash_file(h, project.mkdocs_yml, "mkdocs.yml")
         _hash_tree(h, project.site_src, "site_src")
         _hash_file(h, project.portfolios / ORGANISATION_FILE, ORGANISATION_FILE, follow=False)
+        _hash_file(h, project.portfolios / PEOPLE_FILE, PEOPLE_FILE, follow=False)  # names on pages
         return cls(h.hexdigest(), today)
 
 

@@ -45,6 +45,7 @@ from mkdocs.utils import templates
 
 from ..store import Store, UnknownLearner, atomic, nofollow
 from ..store.errors import Problem
+from ..store.signatures import check_seal
 from ..views import progress as pv
 from .frames import Framer
 from .markdown import sanitize_page
@@ -137,8 +138,10 @@ class LivretPlugin(BasePlugin[LivretConfig]):
                                       f"(profil ou référentiel invalide : voir livret check)")
                 log.warning("portfolio %s laissé de côté : profil ou référentiel invalide (voir livret check)", lid)
                 continue
+            seals = {e.id: check_seal(store.root, e.meta) for e in record.entries if e.type == "signature"}
             self.sites.append(learner_site(record, self.config.audience, today, settings,
-                                           directory_urls=config.use_directory_urls))
+                                           directory_urls=config.use_directory_urls, seals=seals,
+                                           people=store.people_names()))
             self._prefix[lid] = "" if single else f"{lid}/"
             if not single:
                 summaries.append(pv.summary(record, settings, today, self.config.audience))

@@ -9,6 +9,7 @@ from .api import Store
 from .records import (
     FRAMEWORKS_DIR,
     ORGANISATION_FILE,
+    PEOPLE_FILE,
     PROFILE_FILE,
     LearnerRecord,
     StoredEntry,
@@ -22,6 +23,7 @@ __all__ = [
     "Commit",
     "FRAMEWORKS_DIR",
     "ORGANISATION_FILE",
+    "PEOPLE_FILE",
     "PROFILE_FILE",
     "LearnerRecord",
     "Store",

@@ -171,4 +171,5 @@ _TAGS: set[str] = {
     "attendance",
     "alert",
     "company-feedback",
+    "observation",
 }

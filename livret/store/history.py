@@ -195,6 +195,18 @@ class History:
             yield
 
     @contextlib.contextmanager
+    def serialised(self, name: str) -> Iterator[None]:
+        """One holder of ``name`` at a time across threads and processes, for a check-then-write
+        sequence (a signature: « not signed yet », then the write) that :meth:`lock` must not
+        span (the write takes :meth:`lock` itself)."""
+        lock_dir = self.root / ".git" if self.enabled else self.root
+        lock_path = lock_dir / (f"livret.{name}.lock" if self.enabled else f".livret.{name}.lock")
+        with _thread_locks_guard:
+            tlock = _thread_locks.setdefault(lock_path, threading.Lock())
+        with tlock, _flocked(lock_path, fcntl.LOCK_EX):
+            yield
+
+    @contextlib.contextmanager
     def writing(self, *, exclusive: bool = False) -> Iterator[None]:
         """Held (shared) from writing an entry's files until its commit is done.
 

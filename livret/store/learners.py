@@ -20,8 +20,8 @@ from .records import (
     FRAMEWORKS_DIR,
     GROUPS_DIR,
     PROFILE_FILE,
+    FolderState,
     LearnerRecord,
-    Signature,
     StoredEntry,
     UnknownLearner,
     regular_files,
@@ -33,6 +33,7 @@ from .schema import (
     EntryBase,
 )
 from .validation import check_entry
+from .watch import TOP, WatchedValues, open_watch
 from .yamlio import Document
 
 #: Values kept by ``Store.derived`` (a dashboard of 1,000 learners keeps 1,000 summaries per day and audience).
@@ -57,8 +58,30 @@ class LearnerReader(FileReader):
         #: learner id -> (signature of its files, record): see :meth:`load_learner`.
         self._records: dict[str, tuple[tuple, LearnerRecord]] = {}
         self._derived: OrderedDict[tuple, Any] = OrderedDict()
+        #: With :meth:`watch_changes`: what is known not to have changed since it was read.
+        self._kept: WatchedValues | None = None
 
-    def _signature(self, learner_id: str) -> Signature | tuple[()]:
+    def watch_changes(self) -> bool:
+        """Trust the kernel's change events (:mod:`livret.store.watch`) instead of scanning every
+        learner's folders on every read; for long-running processes (the app).  False when the
+        kernel cannot watch (then nothing changes: the reader scans)."""
+        if self._kept is None:
+            watch = open_watch(self.root)
+            if watch is not None:
+                self._kept = WatchedValues(watch)
+        return self._kept is not None
+
+    def _kept_value(self, name: str, key: str, compute: Callable[[], T]) -> T:
+        kept = self._kept
+        return compute() if kept is None else kept.get(name, key, compute)
+
+    def learner_ids(self) -> list[str]:
+        return list(self._kept_value(TOP, "ids", lambda: tuple(super(LearnerReader, self).learner_ids())))
+
+    def profile(self, learner_id: str):
+        return self._kept_value(learner_id, "profile", lambda: super(LearnerReader, self).profile(learner_id))
+
+    def _signature(self, learner_id: str) -> FolderState | tuple[()]:
         """What a learner's record is made of: names, sizes and dates of its files and of its framework.
 
         Cheap (one directory scan per folder, no parsing), so that a page
@@ -82,7 +105,7 @@ class LearnerReader(FileReader):
                 pass
         # The profile, and what the folder holds (not the folders' dates: a new entry changes those).
         state = (found[PROFILE_FILE], tuple((name, kind) for name, _, _, kind in top))
-        return Signature(state, framework, scan_folder(self.root, ldir / "entries"),
+        return FolderState(state, framework, scan_folder(self.root, ldir / "entries"),
                          scan_folder(self.root, ldir / "files"))
 
     def load_learner(self, learner_id: str) -> LearnerRecord:
@@ -91,7 +114,7 @@ class LearnerReader(FileReader):
         Read again only when one of its files changed (see :meth:`_signature`);
         each caller gets its own lists.
         """
-        signature = self._signature(learner_id)
+        signature = self._kept_value(learner_id, "signature", lambda: self._signature(learner_id))
         with self._cache_lock:
             hit = self._records.get(learner_id)
         if hit is None or hit[0] != signature or not signature:
@@ -128,6 +151,8 @@ class LearnerReader(FileReader):
     def forget(self, learner_id: str) -> None:
         """Drop what is cached about one learner (its record, its parsed files)."""
         ldir = self.learner_dir(learner_id)
+        if self._kept is not None:
+            self._kept.forget(learner_id)
         with self._cache_lock:
             self._records.pop(learner_id, None)
             for key in [k for k in self._derived if k[0] == learner_id]:
@@ -135,7 +160,7 @@ class LearnerReader(FileReader):
             for path in [p for p in self._cache if ldir in p.parents]:
                 del self._cache[path]
 
-    def _extended(self, learner_id: str, previous: tuple[Signature, LearnerRecord], signature: Signature
+    def _extended(self, learner_id: str, previous: tuple[FolderState, LearnerRecord], signature: FolderState
                   ) -> LearnerRecord | None:
         """The previous record plus the entry files added since, or None when only a full read is right.
 
@@ -161,7 +186,7 @@ class LearnerReader(FileReader):
         except Exception:  # noqa: BLE001 - the full read isolates what failed, file by file
             return None
 
-    def _with_added(self, learner_id: str, old: LearnerRecord, old_entries: set, signature: Signature
+    def _with_added(self, learner_id: str, old: LearnerRecord, old_entries: set, signature: FolderState
                     ) -> LearnerRecord | None:
         """:meth:`_extended` once the scans allow it: read and check the new entry files only."""
         files = [f"files/{name}" for name in regular_files(signature.files)]
@@ -189,7 +214,7 @@ class LearnerReader(FileReader):
         """``StoredEntry.path`` of the files of ``entries_dir``, without the name."""
         return entries_dir.relative_to(self.root).as_posix() + "/"
 
-    def _load_learner(self, learner_id: str, signature: Signature | tuple[()] = ()) -> LearnerRecord:
+    def _load_learner(self, learner_id: str, signature: FolderState | tuple[()] = ()) -> LearnerRecord:
         """Read a learner's folder; with its ``signature``, the folder scans it holds are reused.
 
         A link or a special file in the folder, ``entries/`` or ``files/`` is
@@ -295,6 +320,7 @@ class LearnerReader(FileReader):
         """Every problem in the store; never raises for a bad file.  Warnings: :meth:`warnings`."""
         problems: list[Problem] = []
         problems += self.organisation()[1]
+        problems += self.people()[1]
         for fid in self.framework_ids():
             problems += self.framework(fid)[1]
         fw_dir = self.root / FRAMEWORKS_DIR

@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -26,6 +26,7 @@ from .records import (
     FRAMEWORKS_DIR,
     GROUPS_DIR,
     ORGANISATION_FILE,
+    PEOPLE_FILE,
     PROFILE_FILE,
     StoreError,
     UnknownLearner,
@@ -38,6 +39,7 @@ from .schema import (
     GROUP_ID_RE,
     LEARNER_ID_RE,
     MAX_BODY,
+    USERNAME_RE,
     EntryBase,
     Framework,
     Group,
@@ -48,6 +50,7 @@ from .validation import reserved_key_errors
 from .yamlio import Document, FrontMatterError, load_yaml, parse_front_matter
 
 log = logging.getLogger("livret.store")
+T = TypeVar("T")
 
 #: The largest text file of the store read (an entry: 100,000 characters of text and its front matter).
 MAX_TEXT_BYTES = 4 * 1024 * 1024
@@ -195,6 +198,39 @@ class FileReader:
     def settings(self) -> Organisation:
         return self.organisation()[0]
 
+    def people(self) -> tuple[dict[str, str], list[Problem]]:
+        """``_people.yml`` (optional): username -> name, for pages; the valid pairs and the problems."""
+        if nofollow.kind(self.root, PEOPLE_FILE) is None:
+            return {}, []
+        return self._cached(self.root / PEOPLE_FILE, self._parse_people)
+
+    def people_names(self) -> dict[str, str]:
+        """The valid pairs of ``_people.yml`` (empty when there is none)."""
+        return self.people()[0]
+
+    @isolated(lambda problem: ({}, [problem]))
+    def _parse_people(self, path: Path) -> tuple[dict[str, str], list[Problem]]:
+        rel = self._rel(path)
+        try:
+            doc = load_yaml(self._read_text(path))
+        except FrontMatterError as exc:
+            return {}, [Problem(rel, exc.line, exc.message)]
+        if doc.data is None:
+            return {}, []
+        if not isinstance(doc.data, dict):
+            return {}, [Problem(rel, doc.line_of(()), "une liste « identifiant: Nom Prénom » est attendue")]
+        names: dict[str, str] = {}
+        problems: list[Problem] = []
+        for key, value in doc.data.items():
+            line = doc.line_of((key,))
+            if not isinstance(key, str) or not USERNAME_RE.match(key):
+                problems.append(Problem(rel, line, f"{key} : identifiant invalide (minuscules, chiffres, . _ -)"))
+            elif not isinstance(value, str) or not value.strip() or len(value.strip()) > 200:
+                problems.append(Problem(rel, line, f"{key} : un nom de 1 à 200 caractères est attendu"))
+            else:
+                names[key] = value.strip()
+        return names, problems
+
     def framework_ids(self) -> list[str]:
         """The ``.yml`` names of ``_frameworks/`` (a link among them is listed, then refused when read)."""
         return [name[:-4] for name, _, _, kind in nofollow.scan(self.root, FRAMEWORKS_DIR)
@@ -208,21 +244,25 @@ class FileReader:
             return None, []
         return self._cached(path, self._parse_framework)
 
-    @isolated(lambda problem: (None, [problem]))
-    def _parse_framework(self, path: Path) -> tuple[Framework | None, list[Problem]]:
+    def _parse_named(self, path: Path, model: type[T]) -> tuple[T | None, list[Problem]]:
+        """A YAML file holding one ``model`` whose ``id`` is the file's name (a framework, a group)."""
         rel = self._rel(path)
         try:
             doc = load_yaml(self._read_text(path))
         except FrontMatterError as exc:
             return None, [Problem(rel, exc.line, exc.message)]
         try:
-            fw = Framework.model_validate(doc.data)
+            value = model.model_validate(doc.data)
         except ValidationError as exc:
             return None, file_problems(rel, doc, from_validation_error(exc))
-        if fw.id != path.stem:
+        if value.id != path.stem:
             return None, [Problem(rel, doc.line_of(("id",)),
-                                  f"id : « {fw.id} » ne correspond pas au nom du fichier ({path.stem})")]
-        return fw, []
+                                  f"id : « {value.id} » ne correspond pas au nom du fichier ({path.stem})")]
+        return value, []
+
+    @isolated(lambda problem: (None, [problem]))
+    def _parse_framework(self, path: Path) -> tuple[Framework | None, list[Problem]]:
+        return self._parse_named(path, Framework)
 
     def frameworks(self) -> dict[str, Framework]:
         out = {}
@@ -246,19 +286,7 @@ class FileReader:
 
     @isolated(lambda problem: (None, [problem]))
     def _parse_group(self, path: Path) -> tuple[Group | None, list[Problem]]:
-        rel = self._rel(path)
-        try:
-            doc = load_yaml(self._read_text(path))
-        except FrontMatterError as exc:
-            return None, [Problem(rel, exc.line, exc.message)]
-        try:
-            group = Group.model_validate(doc.data)
-        except ValidationError as exc:
-            return None, file_problems(rel, doc, from_validation_error(exc))
-        if group.id != path.stem:
-            return None, [Problem(rel, doc.line_of(("id",)),
-                                  f"id : « {group.id} » ne correspond pas au nom du fichier ({path.stem})")]
-        return group, []
+        return self._parse_named(path, Group)
 
     def groups(self) -> dict[str, Group]:
         """The valid groups, by id, sorted by name."""

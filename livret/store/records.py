@@ -21,6 +21,8 @@ from .schema import (
 FRAMEWORKS_DIR = "_frameworks"
 GROUPS_DIR = "_groups"
 ORGANISATION_FILE = "_organisation.yml"
+#: Optional ``username: name`` map, for entries written before entries carried ``author_name``.
+PEOPLE_FILE = "_people.yml"
 PROFILE_FILE = "learner.md"
 
 
@@ -101,7 +103,7 @@ class LearnerRecord:
         return None
 
 
-class Signature(NamedTuple):
+class FolderState(NamedTuple):
     """What a learner's record is made of (see ``Store._signature``); compared whole."""
 
     profile: tuple  # mtime, size and kind of learner.md (lstat)

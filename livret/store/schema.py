@@ -305,6 +305,49 @@ class SecuritySettings(Strict):
                                             "qui lisent les entrées réservées à l'équipe")
 
 
+EmailAddress = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")]
+
+
+class MailSettings(Strict):
+    """Who the organisation's mails come from (docs/mail.md); the SMTP server is set by the environment."""
+
+    sender: EmailAddress | None = Field(None, title="Adresse d'expédition (From)")
+    #: Defaults to the organisation's name.
+    sender_name: str | None = Field(None, max_length=100, title="Nom d'expéditeur")
+    reply_to: EmailAddress | None = Field(None, title="Adresse de réponse (Reply-To)")
+
+
+#: Who may be asked to sign off an entry (the tutor countersigns attendance, a later issue).
+SIGNER_ROLES = {"learner": "Apprenant·e", "company": "Tuteur·rice entreprise", "tutor": "Tuteur·rice"}
+SignerRole = Literal["learner", "company", "tutor"]
+
+
+class SignoffRule(Strict):
+    """Entries of ``type`` (and of meeting ``kind`` when given) wait for the signature of each role in ``by``."""
+
+    type: str = Field(title="Type d'entrée")
+    kind: MeetingKind | None = Field(None, title="Nature d'entretien (entretiens seulement)")
+    by: list[SignerRole] = Field(min_length=1, title="Signé par")
+
+    @model_validator(mode="after")
+    def _known(self) -> "SignoffRule":
+        if self.type not in SIGNABLE_TYPES:
+            raise FieldValueError("type", f"type d'entrée à signer inconnu : {self.type!r} "
+                                          f"(possibles : {', '.join(SIGNABLE_TYPES)})")
+        if self.kind is not None and self.type != "meeting":
+            raise FieldValueError("kind", "kind ne s'applique qu'aux entretiens (type meeting)")
+        if len(set(self.by)) != len(self.by):
+            raise FieldValueError("by", "un rôle est cité deux fois")
+        return self
+
+
+class SignoffSettings(Strict):
+    """What the organisation asks to have signed off, and when a reminder goes out (once)."""
+
+    rules: list[SignoffRule] = Field(default_factory=list, title="Entrées à faire signer")
+    remind_after_days: int = Field(7, ge=1, le=365, title="Relance du signataire après (jours)")
+
+
 class Organisation(Strict):
     name: ShortText = "Organisme de formation"
     address: str | None = None
@@ -319,6 +362,8 @@ class Organisation(Strict):
     dates: DateSettings = DateSettings()
     seal: SealSettings = SealSettings()
     security: SecuritySettings = SecuritySettings()
+    mail: MailSettings = MailSettings()
+    signoff: SignoffSettings = SignoffSettings()
 
 
 # --------------------------------------------------------------------------
@@ -430,7 +475,7 @@ class CompetencyRating(Strict):
 
 
 #: Keys the server sets; a form or an API call never provides them.
-SERVER_KEYS = ("id", "recorded", "author", "role")
+SERVER_KEYS = ("id", "recorded", "author", "author_name", "role")
 #: Keys that name another entry of the same learner (see ``livret.store.visibility``).
 REFERENCE_KEYS = ("about", "corrects", "updates")
 
@@ -446,12 +491,17 @@ class EntryBase(Strict):
     levels: ClassVar[Literal["required", "optional", "none"]] = "optional"
     #: Visibility when the writer does not choose one.
     default_visibility: ClassVar[str] = "shared"
+    #: Written through the generic paths (forms, API, imports); False: only by its own service
+    #: (a signature is written by livret.signoff, with the seal it computes).
+    direct: ClassVar[bool] = True
 
     id: EntryId = Field(title="Identifiant")
     type: str
     date: AwareDatetime = Field(title="Date", description="Date et heure de l'activité, avec le fuseau horaire")
     recorded: AwareDatetime = Field(title="Enregistré le")
     author: Username = Field(title="Auteur")
+    #: The author's name at write time (pages show people by name; older entries: ``_people.yml``).
+    author_name: ShortText | None = Field(None, title="Nom de l'auteur")
     role: Role = Field(title="Rôle de l'auteur")
     title: ShortText = Field(title="Titre")
     visibility: Visibility = Field("shared", title="Visibilité")
@@ -608,6 +658,78 @@ class CompanyFeedback(EntryBase):
         return self
 
 
+class Observation(EntryBase):
+    """The company tutor's observation grid: each competency worked in the company at a level of the
+    framework's scale, or « non vu en entreprise »."""
+
+    label: ClassVar[str] = "Grille d'observation en entreprise"
+    writers: ClassVar[frozenset[str]] = frozenset({"company"})
+    levels: ClassVar[str] = "required"
+    type: Literal["observation"]
+    period_start: dt.date = Field(title="Début de la période")
+    period_end: dt.date = Field(title="Fin de la période")
+    not_observed: list[Code] = Field(default_factory=list, title="Non vu en entreprise")
+
+    @model_validator(mode="after")
+    def _grid(self) -> "Observation":
+        if self.period_end < self.period_start:
+            raise FieldValueError("period_end", "la fin de la période précède son début")
+        if not self.competencies and not self.not_observed:
+            raise FieldValueError("competencies", "la grille porte sur au moins une compétence")
+        if len(set(self.not_observed)) != len(self.not_observed):
+            raise FieldValueError("not_observed", "une compétence est citée deux fois")
+        both = sorted({c.code for c in self.competencies} & set(self.not_observed))
+        if both:
+            raise FieldValueError("not_observed", f"compétence à la fois observée et non vue : {', '.join(both)}")
+        return self
+
+
+SignMethod = Literal["password", "mail-link", "trainer-device", "qr-code"]
+SIGN_METHODS = {
+    "password": "session ouverte par mot de passe",
+    "mail-link": "lien reçu par e-mail",
+    "trainer-device": "appareil du formateur",
+    "qr-code": "code QR",
+}
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+PortfolioPath = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_][a-z0-9_-]{0,63}(/[A-Za-z0-9][A-Za-z0-9._-]{0,199}){1,3}$")]
+
+
+class SignedFile(Strict):
+    #: Relative to portfolios/ (``<learner>/entries/....md``, ``<learner>/files/...``).
+    path: PortfolioPath = Field(title="Fichier")
+    sha256: Sha256 = Field(title="Empreinte SHA-256")
+
+
+class Signature(EntryBase):
+    """The one signature record: who attests what, how they were identified, and the seal of what they saw.
+
+    ``about`` is the signed entry; ``signed`` lists the SHA-256 of its file
+    (first) and of each of its attachments, as signed; the body is the
+    signer's optional comment.  ``date`` and ``recorded`` are the server's time.
+    """
+
+    label: ClassVar[str] = "Signature"
+    writers: ClassVar[frozenset[str]] = frozenset({"learner", "company", "tutor"})
+    levels: ClassVar[str] = "none"
+    direct: ClassVar[bool] = False
+    type: Literal["signature"]
+    signer_name: ShortText = Field(title="Signataire")
+    method: SignMethod = Field(title="Identifié·e par")
+    signed: list[SignedFile] = Field(min_length=1, max_length=51, title="Fichiers signés")
+
+    @model_validator(mode="after")
+    def _signed(self) -> "Signature":
+        if self.about is None:
+            raise FieldValueError("about", "une signature nomme l'entrée signée (about)")
+        if self.competencies:
+            raise FieldValueError("competencies", "une signature ne porte pas de compétence")
+        paths = [f.path for f in self.signed]
+        if len(set(paths)) != len(paths):
+            raise FieldValueError("signed", "un fichier signé est cité deux fois")
+        return self
+
+
 ENTRY_MODELS: dict[str, type[EntryBase]] = {
     "positioning": Positioning,
     "meeting": Meeting,
@@ -619,8 +741,13 @@ ENTRY_MODELS: dict[str, type[EntryBase]] = {
     "attendance": Attendance,
     "alert": Alert,
     "company-feedback": CompanyFeedback,
+    "observation": Observation,
+    "signature": Signature,
 }
 ENTRY_TYPES = tuple(ENTRY_MODELS)
+#: Entry types the organisation may ask to have signed off (``signoff.rules``).
+SIGNABLE_TYPES = ("meeting", "assessment", "evidence", "feedback", "positioning", "action-plan",
+                  "company-feedback", "observation", "reflection")
 TYPE_LABELS = {name: model.label for name, model in ENTRY_MODELS.items()}
 
 AnyEntry = Annotated[
@@ -635,6 +762,8 @@ AnyEntry = Annotated[
         Attendance,
         Alert,
         CompanyFeedback,
+        Observation,
+        Signature,
     ],
     Field(discriminator="type"),
 ]
@@ -645,8 +774,9 @@ MAX_BODY = 100_000
 
 
 def types_written_by(role: str) -> list[str]:
-    """Entry types a role may write, in the schema's order."""
-    return [t for t, m in ENTRY_MODELS.items() if role == "admin" or role in m.writers]
+    """Entry types a role may write through the forms and the API, in the schema's order
+    (a signature is written only by the signing service: livret.signoff)."""
+    return [t for t, m in ENTRY_MODELS.items() if m.direct and (role == "admin" or role in m.writers)]
 
 
 def entry_to_data(entry: EntryBase) -> dict[str, Any]:

@@ -95,7 +95,19 @@ def check_ratings(
 
 
 def check_competencies(entry: EntryBase, framework: Framework | None) -> list[FieldError]:
-    return check_ratings(entry.competencies, framework, entry.levels)
+    return check_ratings(entry.competencies, framework, entry.levels) + check_not_observed(entry, framework)
+
+
+def check_not_observed(entry: EntryBase, framework: Framework | None) -> list[FieldError]:
+    """The codes of an observation grid's « non vu en entreprise » exist in the framework."""
+    codes = getattr(entry, "not_observed", None) or []
+    if not codes:
+        return []
+    if framework is None:
+        return [FieldError(("not_observed",), "référentiel de l'apprenant·e introuvable")]
+    known = {c.code for _, c in framework.competencies()}
+    return [FieldError(("not_observed", i), f"compétence inconnue dans le référentiel {framework.id} : {code}")
+            for i, code in enumerate(codes) if code not in known]
 
 
 def raw_rating_errors(data: Mapping, framework: Framework | None) -> list[FieldError]:

@@ -28,6 +28,7 @@ from .records import (
 )
 from .schema import (
     ENTRY_ADAPTER,
+    ENTRY_MODELS,
     ENTRY_TYPES,
     MAX_BODY,
     SERVER_KEYS,
@@ -97,6 +98,10 @@ class NewEntry:
     body: str = ""
 
 
+#: Why a type that is not ``direct`` is refused on the generic paths (forms, API, imports).
+NOT_DIRECT = {"signature": "une signature ne s'écrit pas comme une entrée : elle s'enregistre avec le bouton "
+                           "« Signer » de l'entrée à signer (le serveur calcule ce qui est signé)"}
+
 #: What upper layers register in ``Store.after_commit``.
 AfterCommit = Callable[[Commit], None]
 
@@ -133,8 +138,15 @@ class EntryWriter:
         now: dt.datetime | None = None,
         attachments: Sequence[str] = (),
         record: LearnerRecord | None = None,
+        author_name: str | None = None,
+        internal: bool = False,
     ) -> EntryBase:
-        """Validate user fields as a new entry (server keys added); raise InvalidInput."""
+        """Validate user fields as a new entry (server keys added); raise InvalidInput.
+
+        ``author_name``: the writer's name at write time (pages show people by
+        name).  A type that is not ``direct`` (a signature) is refused unless
+        ``internal``: only its own service writes it (livret.signoff).
+        """
         errors = [FieldError((k,), "défini par le serveur : ne pas le fournir")
                   for k in SERVER_KEYS if k in fields]
         errors += reserved_key_errors(fields) + unencodable_errors(fields, body)
@@ -154,10 +166,14 @@ class EntryWriter:
         if not data["attachments"]:
             del data["attachments"]
         data.update(id=str(ULID()), recorded=now.isoformat(), author=author, role=role)
+        if author_name and author_name.strip():
+            data["author_name"] = author_name.strip()[:200]
         if "type" not in data:
             raise InvalidInput([FieldError(("type",), "clé obligatoire manquante")])
         if data.get("type") not in ENTRY_TYPES:
             raise InvalidInput([FieldError(("type",), f"type inconnu : {data.get('type')!r}")])
+        if not internal and not ENTRY_MODELS[data["type"]].direct:
+            raise InvalidInput([FieldError(("type",), NOT_DIRECT.get(data["type"], "type écrit par livret seulement"))])
         record = record or self.load_learner(learner_id)
         try:
             entry = ENTRY_ADAPTER.validate_python(data)
@@ -187,17 +203,22 @@ class EntryWriter:
         role: str,
         uploads: Sequence[tuple[str, bytes]] = (),
         now: dt.datetime | None = None,
+        author_name: str | None = None,
+        internal: bool = False,
+        message: str | None = None,
     ) -> StoredEntry:
         """Validate and write a new entry (and its uploaded files) in one commit.
 
-        Raises :class:`InvalidInput` (nothing written) or :class:`StoreError`.
+        ``author_name`` and ``internal``: see :meth:`prepare_entry`; ``message``
+        replaces the commit's default message.  Raises :class:`InvalidInput`
+        (nothing written) or :class:`StoreError`.
         """
         record = self.load_learner(learner_id)
         ldir = self.learner_dir(learner_id)
         planned = [self._plan_upload(name, data, i) for i, (name, data) in enumerate(uploads)]
         prepared = self.prepare_entry(
             learner_id, fields, body, author=author, role=role, now=now,
-            attachments=[p for p, _ in planned], record=record,
+            attachments=[p for p, _ in planned], record=record, author_name=author_name, internal=internal,
         )
         self.writable_folder(learner_id, "entries", *(["files"] if planned else []))
         text = render_front_matter(entry_to_data(prepared), body)
@@ -223,7 +244,7 @@ class EntryWriter:
             except OSError as exc:
                 self._undo(written)
                 raise StoreError(os_message(exc)) from None
-            message = f"{learner_id} : {prepared.label.lower()} « {prepared.title} » ({author})"
+            message = message or f"{learner_id} : {prepared.label.lower()} « {prepared.title} » ({author})"
             self._commit_or_undo(learner_id, written, author=author, message=message)
         return StoredEntry(prepared, body.strip("\r\n"), path.relative_to(self.root).as_posix())
 
@@ -353,7 +374,7 @@ class EntryWriter:
                 log.exception("restauration impossible de %s", path)
 
     def append_entries(self, items: Sequence[NewEntry], *, author: str, role: str, message: str,
-                       now: dt.datetime | None = None) -> list[StoredEntry]:
+                       now: dt.datetime | None = None, author_name: str | None = None) -> list[StoredEntry]:
         """The same kind of write to several learners at once: one new file per learner, one commit.
 
         Every entry is validated first (errors located ``entries.<i>.<field>``);
@@ -364,7 +385,7 @@ class EntryWriter:
         for i, item in enumerate(items):
             try:
                 prepared.append((item, self.prepare_entry(item.learner_id, item.fields, item.body, author=author,
-                                                          role=role, now=now)))
+                                                          role=role, now=now, author_name=author_name)))
             except InvalidInput as exc:
                 errors += [FieldError(("entries", i, *e.loc), e.message) for e in exc.errors]
         if errors:

@@ -13,7 +13,8 @@ Conventions (documented in docs/format.md):
   positioning level is the latest *positioning*; the self-assessed level is
   the latest *reflection* that rates it; the follow-up level is the latest
   level a tutor gave in a *meeting* or *feedback* (what the tutor sees
-  between assessments); company feedback gives an observed level.
+  between assessments); company feedback and the company's observation grid give an observed level
+  (informative: only an assessment makes a competency acquired; « non vu en entreprise » changes no level).
 - A *contact* is a meeting, a tutor's feedback, a positioning or an
   assessment: a dated trace of the tutor's follow-up.
 - An action plan or an alert is updated by later entries of its type with
@@ -41,6 +42,7 @@ LEVEL_SOURCES = {
     "feedback": "suivi du tuteur",
     "assessment": "évaluation",
     "company-feedback": "observation entreprise",
+    "observation": "observation entreprise",
 }
 SEVERITY_RANK = {"haute": 0, "moyenne": 1, "faible": 2}
 
@@ -162,7 +164,7 @@ def competency_views(framework: Framework, entries: Iterable[StoredEntry]) -> li
                     view.followup = event
                 elif e.type == "assessment":
                     view.assessed = event
-                elif e.type == "company-feedback":
+                elif e.type in ("company-feedback", "observation"):
                     view.observed = event
     for view in views.values():
         view.acquired = view.assessed is not None and framework.scale.is_acquired(view.assessed.level)

@@ -566,7 +566,9 @@ class WorkStudyFacts:
 
 def work_study_facts(profile: LearnerProfile, entries: Sequence[StoredEntry]
                      ) -> tuple[WorkStudyFacts, list[StoredEntry]]:
-    feedback = _of_type(entries, "company-feedback")
+    # the company's observation grid is the company tutor's word too (issue 15)
+    feedback = sorted([*_of_type(entries, "company-feedback"), *_of_type(entries, "observation")],
+                      key=lambda e: (e.meta.date, e.meta.recorded, e.id))
     visits = [m for m in _of_type(entries, "meeting") if m.meta.kind == "visite-entreprise"]
     facts = WorkStudyFacts(profile.company.name if profile.company else None, tuple(profile.company_tutors),
                            len(feedback), len(visits), visits[-1].meta.date.date() if visits else None)

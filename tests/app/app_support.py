@@ -16,6 +16,7 @@ from pathlib import Path
 from factories import password_of  # noqa: F401 - the test accounts' passwords (re-exported)
 from flask.testing import FlaskClient
 
+from livret.instance import db as instance_db
 from livret.instance.db import DB_NAME
 
 #: username -> role; alice and bob are the learners of the ``project`` fixture.
@@ -59,6 +60,10 @@ def install_accounts(template: Path, instance: Path) -> None:
     finally:
         src.close()
         dst.close()
+    # The copy replaced a database this process may have migrated already (witnessed() opens it): the
+    # components registered after the template was made must be created again at the next connection.
+    key = str((instance / DB_NAME).resolve())
+    instance_db._migrated.difference_update({m for m in instance_db._migrated if m[0] == key})
 
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
@@ -190,13 +195,16 @@ VALID_FORMS: dict[str, dict] = {
     "company-feedback": {"title": "Retour de l'entreprise", "date": PAST, "period_start": "2026-10-01",
                          "period_end": "2026-10-31", "missions": "Accueil des clients",
                          "observations": "Sérieuse.", "competencies-3-level": "2"},
+    # the company's observation grid: one select per competency (a level, "non-vu", or empty)
+    "observation": {"title": "Grille d'observation d'octobre", "date": PAST, "period_start": "2026-10-01",
+                    "period_end": "2026-10-31", "competencies-0-level": "2", "competencies-2-level": "non-vu"},
 }
 
 #: What each role may write on a learner assigned to it (admins: every type on every learner).
 WRITES = {
     "learner": {"evidence", "reflection"},
     "tutor": {"positioning", "meeting", "feedback", "assessment", "action-plan", "attendance", "alert"},
-    "company": {"company-feedback"},
+    "company": {"company-feedback", "observation"},
     "auditor": set(),
     "admin": set(VALID_FORMS),
 }

@@ -129,3 +129,41 @@ def test_auditor_reads_everything_and_writes_nothing(seeded, client, auth):
     page = client.get("/apprenants/bob/").text
     assert "Situation personnelle" in page
     assert "Ajouter une entrée" not in page and "Corriger" not in page
+
+
+@pytest.mark.parametrize("role", list(ACTORS))
+def test_sign_route_answers_404_to_whoever_does_not_sign_and_writes_nothing(role, app_project, seeded, client, auth):
+    """``POST /apprenants/<id>/entrees/<entry>/signer`` (forms_app/signoff.py): no rule asks anything here, so an
+    assigned signer who sees the entry gets 422 (« n'attend pas votre signature »); everyone else, and every entry
+    the role does not see, the 404 of an unknown id."""
+    auth.login(ACTORS[role])
+    before = files(app_project), head(app_project)
+    for (learner, entry_type), entry_id in seeded.items():
+        answer = auth.post(f"/apprenants/{learner}/entrees/{entry_id}/signer")
+        signer = learner == "alice" and role in ("learner", "company", "tutor")
+        visible = entry_type != "alert" or role == "tutor"
+        assert answer.status_code == (422 if signer and visible else 404), (role, learner, entry_type)
+    assert (files(app_project), head(app_project)) == before
+
+
+@pytest.mark.parametrize("role", list(ACTORS))
+def test_mail_routes(role, app_project, seeded, client, auth):
+    """The mail pages (forms_app/admin_mail.py, invitations.py, password_reset.py): the outbox is for admins;
+    inviting a learner (« /apprenants/<id>/inviter ») for the learner's tutors and admins; « mot de passe
+    oublié » for anyone. A refusal is 403 and writes nothing (no commit, no file, no mail)."""
+    from livret.mail.outbox import Outbox
+
+    auth.login(ACTORS[role])
+    before = files(app_project), head(app_project)
+    admin = role == "admin"
+    assert client.get("/admin/courriels/").status_code == (200 if admin else 403)
+    assert auth.post("/admin/courriels/1/reessayer").status_code == (404 if admin else 403)
+    for learner in ("alice", "bob"):
+        may = admin or (role == "tutor" and learner == "alice")
+        assert client.get(f"/apprenants/{learner}/inviter").status_code == (200 if may else 403), learner
+        answer = auth.post(f"/apprenants/{learner}/inviter", {"email": "x@exemple.fr"})
+        # alice and bob already have their accounts: even an allowed inviter is refused, naming it
+        assert answer.status_code == (422 if may else 403), learner
+    assert client.get("/connexion/oubli").status_code == 200
+    assert (files(app_project), head(app_project)) == before
+    assert Outbox.for_project(app_project).list() == []

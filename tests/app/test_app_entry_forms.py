@@ -13,10 +13,12 @@ from factories import add, meeting, when
 
 from livret.store.schema import ENTRY_MODELS, MEETING_KINDS
 
+#: The types the forms write (a signature is written by the « Signer » button only: tests/app/test_signoff.py).
+DIRECT_TYPES = [t for t, m in ENTRY_MODELS.items() if m.direct]
 #: Who writes each type in these tests.
 WRITER = {t: ("tina", "tutor") for t in ENTRY_MODELS}
 WRITER.update({"evidence": ("alice", "learner"), "reflection": ("alice", "learner"),
-               "company-feedback": ("carl", "company")})
+               "company-feedback": ("carl", "company"), "observation": ("carl", "company")})
 
 
 def entries(project, learner="alice"):
@@ -35,14 +37,18 @@ def error_ids(html: str) -> set[str]:
 # ---------------------------------------------------------------- the form comes from the schema
 
 
-@pytest.mark.parametrize("entry_type", list(ENTRY_MODELS))
+@pytest.mark.parametrize("entry_type", DIRECT_TYPES)
 def test_form_has_a_labelled_input_for_every_schema_field(entry_type, client, auth):
     user, _ = WRITER[entry_type]
     auth.login(user)
     html = client.get(f"/apprenants/alice/nouvelle/{entry_type}").text
     model = ENTRY_MODELS[entry_type]
     for name, info in model.model_fields.items():
-        if name in ("id", "type", "recorded", "author", "role", "corrects", "competencies", "attachments"):
+        if name in ("id", "type", "recorded", "author", "author_name", "role", "corrects", "competencies",
+                    "attachments"):
+            continue
+        if name == "not_observed":  # the observation grid: one select per competency (the competencies' rows)
+            assert "Non vu en entreprise" in html
             continue
         if name == "visibility" and user != "tina":
             assert 'name="visibility"' not in html  # only tutors and admins choose
@@ -89,7 +95,7 @@ def test_date_defaults_to_now_in_paris(client, auth):
 # ---------------------------------------------------------------- valid submits
 
 
-@pytest.mark.parametrize("entry_type", list(ENTRY_MODELS))
+@pytest.mark.parametrize("entry_type", DIRECT_TYPES)
 def test_valid_submit_appends_and_commits(entry_type, app_project, client, auth):
     user, role = WRITER[entry_type]
     auth.login(user)
@@ -173,10 +179,13 @@ INVALID = {
               ["Alerte"]),
     "company-feedback": ({"title": "Retour", "date": PAST, "period_start": "", "period_end": "2026-10-31",
                           "observations": "Très impliquée"}, {"period_start"}, ["Très impliquée"]),
+    # an empty grid: the error is on the grid; a level off the scale: on its line
+    "observation": ({"title": "Grille vide", "date": PAST, "period_start": "2026-10-01", "period_end": "2026-10-31",
+                     "competencies-1-level": "9"}, {"competencies", "comp-1"}, ["Grille vide"]),
 }
 
 
-@pytest.mark.parametrize("entry_type", list(ENTRY_MODELS))
+@pytest.mark.parametrize("entry_type", DIRECT_TYPES)
 def test_invalid_submit_shows_errors_next_to_fields_and_keeps_input(entry_type, app_project, client, auth):
     data, fields, kept = INVALID[entry_type]
     auth.login(WRITER[entry_type][0])

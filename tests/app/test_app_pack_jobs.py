@@ -103,6 +103,7 @@ def test_eight_exports_run_outside_the_request_threads(client, auth, jobs, pack_
     ready = job_page(client, "alice", job_ids[0]).get_data(as_text=True)
     assert "Dossier d'audit prêt" in ready and f"/dossier-audit/{job_ids[0]}/fichier" in ready
     assert 'http-equiv="refresh"' not in ready
+    assert "<strong>Alice Test</strong>" in ready  # the learner by name, not by id
 
 
 def test_a_failing_export_shows_its_message(client, auth, jobs, pack_project):

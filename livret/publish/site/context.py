@@ -11,12 +11,15 @@ or the sitemap by mistake.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from ...store import LearnerRecord, StoredEntry
-from ...store.schema import ROLE_LABELS, TYPE_LABELS, Framework, LearnerProfile, Organisation
+from ...store.schema import ROLE_LABELS, TYPE_LABELS, EntryBase, Framework, LearnerProfile, Organisation
+from ...store.signatures import SealState
 from ...views import progress as pv
+from ...views import signoffs as sv
 from . import text as t
 
 ENTRY_DIR = "entrees"
@@ -35,7 +38,11 @@ class SiteContext:
     today: dt.date
     settings: Organisation
     directory_urls: bool = True
-    #: Entries of the audience, every version, date order.
+    #: Signature id -> the check of its seal against the files (when the builder had the store at hand).
+    seals: Mapping[str, SealState] = field(default_factory=dict)
+    #: Username -> name (``_people.yml``), for entries written before they carried ``author_name``.
+    people: Mapping[str, str] = field(default_factory=dict)
+    #: Entries of the audience, every version, date order (signatures apart: :attr:`signatures`).
     entries: list[StoredEntry] = field(init=False)
     #: Latest versions only (what every view shows).
     current: list[StoredEntry] = field(init=False)
@@ -43,7 +50,10 @@ class SiteContext:
     def __post_init__(self) -> None:
         if self.record.profile is None or self.record.framework is None:
             raise ValueError(f"{self.record.id} : profil ou référentiel invalide, site non généré")
-        self.entries = pv.for_audience(self.record.entries, self.audience)
+        seen = pv.for_audience(self.record.entries, self.audience)
+        # A signature is shown under the entry it signs, never as an entry of its own (no page, no count).
+        self.signature_entries = [e for e in seen if e.type == "signature"]
+        self.entries = [e for e in seen if e.type != "signature"]
         self.current = pv.effective(self.entries)
 
     # ------------------------------------------------------------------ data
@@ -123,6 +133,25 @@ class SiteContext:
         return pv.attention(self.profile, self.entries, self.settings.thresholds, self.today)
 
     @cached_property
+    def signatures(self) -> dict[str, list[sv.SignatureView]]:
+        """Entry id -> its signatures (of this audience), oldest first."""
+        bodies = {e.id: e.body for e in self.signature_entries}
+        return {eid: sv.signature_views(sigs, self.seals, bodies)
+                for eid, sigs in sv.signatures_by_entry(self.signature_entries).items()}
+
+    @cached_property
+    def waiting(self) -> dict[str, list[str]]:
+        """Entry id -> the roles whose signature it still waits for (entries of this audience)."""
+        pending = sv.pending_signoffs(self.profile, self.record.entries, self.settings.signoff.rules,
+                                      learner_id=self.record.id)
+        shown = {e.id for e in self.current}
+        out: dict[str, list[str]] = {}
+        for p in pending:
+            if p.entry_id in shown:
+                out.setdefault(p.entry_id, []).append(p.role)
+        return out
+
+    @cached_property
     def slugs(self) -> dict[str, str]:
         return competency_slugs(self.framework)
 
@@ -175,8 +204,15 @@ class SiteContext:
     def level(self, value: str | None) -> str:
         return self.framework.scale.label(value) if value is not None else "—"
 
+    def person(self, username: str) -> str:
+        """The name of ``username`` (``_people.yml``), else the login."""
+        return self.people.get(username, username)
+
+    def author_name(self, meta: EntryBase) -> str:
+        return meta.author_name or self.person(meta.author)
+
     def author(self, entry: StoredEntry) -> str:
-        return f"{entry.meta.author} ({ROLE_LABELS.get(entry.meta.role, entry.meta.role)})"
+        return f"{self.author_name(entry.meta)} ({ROLE_LABELS.get(entry.meta.role, entry.meta.role)})"
 
     @staticmethod
     def type_label(entry: StoredEntry) -> str:

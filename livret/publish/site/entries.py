@@ -22,6 +22,7 @@ from ...store.schema import (
     MODALITIES,
     PLAN_STATUSES,
     SEVERITIES,
+    SIGNER_ROLES,
     TYPE_LABELS,
     VISIBILITY_LABELS,
     EntryBase,
@@ -88,7 +89,7 @@ def _details(ctx: SiteContext, entry: StoredEntry, here: str) -> tuple[list[str]
     model = ENTRY_MODELS[entry.type]
     bullets, sections = [], []
     for key, info in model.model_fields.items():
-        if key in _COMMON:
+        if key in _COMMON or key == "not_observed":  # the observation grid's table shows it
             continue
         value = getattr(entry.meta, key)
         # The form asks for minutes; the page shows "1 h 30": no unit in the label.
@@ -103,7 +104,25 @@ def _details(ctx: SiteContext, entry: StoredEntry, here: str) -> tuple[list[str]
     return bullets, sections
 
 
+#: How the observation grid shows a competency the company did not see.
+NOT_OBSERVED = "Non vu en entreprise"
+
+
+def _observation_grid(ctx: SiteContext, entry: StoredEntry, here: str) -> str:
+    """The company's observation grid: every line in the framework's order, a level or « non vu »."""
+    levels = {r.code: r.level for r in entry.meta.competencies}
+    not_seen = set(entry.meta.not_observed)
+    order = [c.code for _, c in ctx.framework.competencies()]
+    codes = [c for c in order if c in levels or c in not_seen]
+    codes += [c for c in [*levels, *entry.meta.not_observed] if c not in order]
+    rows = [[ctx.competency_anchor(here, code),
+             t.line(ctx.level(levels[code]) if code in levels else NOT_OBSERVED)] for code in codes]
+    return "## Grille d'observation\n" + t.raw_block(t.html_table(["Compétence", "Niveau observé"], rows))
+
+
 def _competencies(ctx: SiteContext, entry: StoredEntry, here: str) -> str:
+    if entry.type == "observation":
+        return _observation_grid(ctx, entry, here)
     if not entry.meta.competencies:
         return ""
     rows = []
@@ -201,6 +220,30 @@ def _followups(ctx: SiteContext, entry: StoredEntry, here: str) -> str:
     return "## Suites données\n" + t.raw_block(t.html_list(items)) if items else ""
 
 
+def _signatures(ctx: SiteContext, entry: StoredEntry) -> str:
+    """The entry's signatures with the state of their seal, and the roles it still waits for."""
+    items = []
+    earlier = [e.id for e in pv.corrections_of(ctx.entries, entry.id)]
+    for eid in [entry.id, *earlier]:
+        for s in ctx.signatures.get(eid, []):
+            text = t.h(s.text) + (" (sur une version précédente)" if eid != entry.id else "")
+            if s.intact is True:
+                text += ' <span class="livret-badge livret-seal-ok">intact</span>'
+            elif s.intact is False:
+                text += f' <strong class="livret-seal-broken">⚠ {t.h(s.seal_text)}</strong>'
+            if s.comment:
+                text += f"<br>« {t.h(s.comment)} »"
+            items.append(text)
+    waiting = ctx.waiting.get(entry.id, [])
+    if not items and not waiting:
+        return ""
+    html = t.html_list(items) if items else ""
+    if waiting:
+        roles = ", ".join(SIGNER_ROLES.get(r, r).lower() for r in waiting)
+        html += f'<p class="livret-signoff-waiting">En attente de la signature de : {t.h(roles)}</p>'
+    return "## Signatures\n" + t.raw_block(html)
+
+
 def entry_page(ctx: SiteContext, entry: StoredEntry) -> str:
     here = entry_page_path(entry)
     bullets, sections = _details(ctx, entry, here)
@@ -210,7 +253,8 @@ def entry_page(ctx: SiteContext, entry: StoredEntry) -> str:
         parts.append("## Texte\n" + t.raw_block(t.shift_headings(
             render_markdown(entry.body, base=t.root_prefix(here, ctx.directory_urls)), 2)))
     parts += sections
-    parts += [_attachments(ctx, entry, here), _followups(ctx, entry, here), _versions(ctx, entry, here)]
+    parts += [_attachments(ctx, entry, here), _signatures(ctx, entry), _followups(ctx, entry, here),
+              _versions(ctx, entry, here)]
     parts.append(t.raw_block(f"<p>{t.anchor('Retour à la chronologie', ctx.url(here, TIMELINE))}</p>"))
     return "\n\n".join(p for p in parts if p) + "\n"
 

@@ -77,7 +77,7 @@ def _plan(ctx: SiteContext, plan: pv.PlanView, here: str) -> str:
     lines = [f"### {ctx.entry_link(here, plan.entries[-1], plan.title)}", "",
              f"- **Statut** : {t.esc(PLAN_STATUSES[plan.status])}{' — **en retard**' if plan.overdue else ''}",
              f"- **Échéance** : {t.esc(due)}",
-             f"- **Ouvert le** : {t.esc(pv.fr_date(plan.created))} par {t.esc(plan.author)}"]
+             f"- **Ouvert le** : {t.esc(pv.fr_date(plan.created))} par {t.esc(ctx.person(plan.author))}"]
     if plan.updated != plan.created:
         lines.append(f"- **Mis à jour le** : {t.esc(pv.fr_date(plan.updated))}")
     for key, items in (("objectives", plan.objectives), ("actions", plan.actions)):

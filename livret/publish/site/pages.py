@@ -21,10 +21,12 @@ them to the site generator.  Paths are relative to the learner's site root::
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ...store import LearnerRecord
 from ...store.schema import LEARNER_STATUSES, PROGRAMME_MODALITIES, SEVERITIES, Organisation
+from ...store.signatures import SealState
 from ...views import progress as pv
 from ..markdown import render_markdown
 from . import charts
@@ -210,7 +212,8 @@ def matrix_page(ctx: SiteContext) -> str:
 
 _SOURCE_LABELS = {"positioning": "Positionnement", "reflection": "Auto-évaluation",
                   "meeting": "Entretien de suivi", "feedback": "Retour du tuteur",
-                  "assessment": "Évaluation", "company-feedback": "Observation entreprise"}
+                  "assessment": "Évaluation", "company-feedback": "Observation entreprise",
+                  "observation": "Grille d'observation entreprise"}
 
 
 def competency_page(ctx: SiteContext, view: pv.CompetencyView) -> str:
@@ -239,7 +242,7 @@ def competency_page(ctx: SiteContext, view: pv.CompetencyView) -> str:
     ])), "## Historique"]
     if view.history:
         rows = [[t.line(pv.fr_date(ev.date)), t.line(_SOURCE_LABELS.get(ev.source, ev.source)),
-                 t.line(ctx.level(ev.level)), t.line(ev.author), ctx.entry_anchor(here, ev.entry_id)]
+                 t.line(ctx.level(ev.level)), t.line(ctx.person(ev.author)), ctx.entry_anchor(here, ev.entry_id)]
                 for ev in view.history]
         out.append(t.raw_block(t.html_table(["Date", "Source", "Niveau", "Auteur", "Entrée"], rows)))
     else:
@@ -294,15 +297,18 @@ def progression_page(ctx: SiteContext) -> str:
 
 
 def learner_site(record: LearnerRecord, audience: str, today: dt.date, settings: Organisation, *,
-                 directory_urls: bool = True) -> LearnerSite:
+                 directory_urls: bool = True, seals: Mapping[str, SealState] | None = None,
+                 people: Mapping[str, str] | None = None) -> LearnerSite:
     """Every page of a learner's portfolio for ``audience`` (``staff`` or ``shared``).
 
     ``record.profile`` and ``record.framework`` must be valid (the caller
-    reports the problems otherwise).
+    reports the problems otherwise).  ``seals``: signature id -> the check
+    of its seal (:func:`livret.store.signatures.check_seal`); ``people``:
+    username -> name (``_people.yml``).
     """
     if audience not in ("staff", "shared"):
         raise ValueError(f"audience inconnue : {audience!r} (staff ou shared)")
-    ctx = SiteContext(record, audience, today, settings, directory_urls)
+    ctx = SiteContext(record, audience, today, settings, directory_urls, seals=seals or {}, people=people or {})
     pages = [
         Page(HOME, "Accueil", home_page(ctx), nav=True),
         Page(MATRIX, "Compétences", matrix_page(ctx), nav=True),

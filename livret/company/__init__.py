@@ -1,0 +1,1 @@
+"""The company tutor's access without a password: links by mail, the device session they open."""

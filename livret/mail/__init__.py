@@ -1,0 +1,1 @@
+"""Mail: the outbox in the instance database, the background sender, SMTP or ``.eml`` files, the messages."""

@@ -1,0 +1,149 @@
+"""The mails livret sends: what each says, in French, as plain text and HTML.
+
+A builder returns a :class:`Message` (recipient, subject, both bodies, kind);
+the outbox (:mod:`livret.mail.outbox`) stores it and the sender
+(:mod:`livret.mail.sender`) turns it into a MIME mail with
+:func:`to_email` at sending time, with the organisation's current sender.
+
+Rules every message follows: the organisation's name; plain text plus an
+HTML alternative with inline styles only (no remote image, no tracking
+pixel, no link other than the one the mail is about); nothing personal in
+the subject (no learner's name: subjects reach notification previews and
+mail servers' logs).  Templates are Jinja2 files in ``templates/`` (HTML
+autoescaped).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.policy
+import email.utils
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import jinja2
+
+from ..store.french_dates import fr_date
+from .settings import Sender
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: The path of a one-time link (as :data:`livret.admin.accounts.LINK_PATH`).
+LINK_PATH = "/lien/"
+
+SUBJECTS = {
+    "invitation": "Votre invitation à livret — {org}",
+    "reset": "Réinitialisation de votre mot de passe",
+    "company-link": "Un accès à l'espace entreprise",
+    "signoff-reminder": "Des documents attendent votre signature",
+    "test": "Courriel de test de livret",
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    to: str
+    subject: str
+    text: str
+    html: str
+    #: ``invitation``, ``reset``, ``company-link``, ``signoff-reminder``, ``test``...
+    kind: str
+    to_name: str = ""
+
+
+def link_url(base_url: str | None, token: str) -> str:
+    """``<base>/lien/<token>`` (the path alone without a base)."""
+    return (base_url or "").rstrip("/") + LINK_PATH + token
+
+
+_text_env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=False,
+                               keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+_html_env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                               undefined=jinja2.StrictUndefined)
+
+
+def fr_moment(moment: dt.datetime, timezone: str = "Europe/Paris") -> str:
+    """``12 mars 2027 à 14 h 30`` in the organisation's timezone."""
+    try:
+        local = moment.astimezone(ZoneInfo(timezone))
+    except (ValueError, KeyError):
+        local = moment
+    return f"{fr_date(local)} à {local.hour} h {local.minute:02d}"
+
+
+def _validity(expires: dt.datetime, now: dt.datetime | None = None) -> str:
+    """« 7 jours », « 1 heure »... (rounded to the nearest hour or day)."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    seconds = max(0.0, (expires - now).total_seconds())
+    hours = round(seconds / 3600)
+    if hours >= 48:
+        days = round(seconds / 86400)
+        return f"{days} jours"
+    if hours >= 24:
+        return "24 heures" if hours == 24 else f"{hours} heures"
+    return "1 heure" if hours <= 1 else f"{hours} heures"
+
+
+def render(kind: str, org, *, to: str, to_name: str = "", subject: str | None = None, **context) -> Message:
+    """The message of template ``<kind>.txt`` / ``<kind>.html`` for ``org``."""
+    name = org.name
+    data = {"org_name": name, "org_contact": org.contact or "", "person_name": to_name, **context}
+    text = _text_env.get_template(f"{kind}.txt").render(data)
+    html = _html_env.get_template(f"{kind}.html").render(data)
+    subject = subject or SUBJECTS[kind].format(org=name)
+    return Message(to=to, subject=subject, text=text, html=html, kind=kind, to_name=to_name)
+
+
+def invitation(org, *, person_name: str, to: str, url: str, expires: dt.datetime) -> Message:
+    """The first password of an account someone created for this person (the link lives 7 days)."""
+    return render("invitation", org, to=to, to_name=person_name, url=url,
+                  expires=fr_moment(expires, org.timezone), validity=_validity(expires))
+
+
+def password_reset(org, *, person_name: str, to: str, url: str, expires: dt.datetime) -> Message:
+    """A new password (a link the person asked for, or an administrator gave)."""
+    return render("reset", org, to=to, to_name=person_name, url=url,
+                  expires=fr_moment(expires, org.timezone), validity=_validity(expires))
+
+
+def company_link(org, *, person_name: str, to: str, learner_names: list[str], url: str, expires: dt.datetime,
+                 sent_by: str) -> Message:
+    """The company tutor's link to the workspace of their learners (no password)."""
+    return render("company-link", org, to=to, to_name=person_name, url=url, learner_names=list(learner_names),
+                  sent_by=sent_by, expires=fr_moment(expires, org.timezone), validity=_validity(expires))
+
+
+def signoff_reminder(org, *, person_name: str, to: str, items: list[tuple[str, str, dt.date]],
+                     url: str) -> Message:
+    """What waits for this person's signature: (learner name, entry title, waiting since)."""
+    rows = [{"learner": learner, "title": title, "since": fr_date(since)} for learner, title, since in items]
+    return render("signoff-reminder", org, to=to, to_name=person_name, url=url, items=rows)
+
+
+def test_message(org, *, to: str, server: str) -> Message:
+    """What ``livret mail test`` sends."""
+    return render("test", org, to=to, server=server, moment=fr_moment(dt.datetime.now(dt.timezone.utc),
+                                                                      org.timezone))
+
+
+def new_message_id(sender: Sender | None = None) -> str:
+    return email.utils.make_msgid(domain=sender.domain if sender and not sender.placeholder else "livret.localhost")
+
+
+def to_email(message: Message, sender: Sender, *, message_id: str | None = None,
+             date: dt.datetime | None = None) -> EmailMessage:
+    """The MIME mail: plain text first, its HTML alternative, Message-ID, Date, From, Reply-To."""
+    mail = EmailMessage(policy=email.policy.SMTP)
+    mail["From"] = email.utils.formataddr((sender.name, sender.address))
+    mail["To"] = email.utils.formataddr((message.to_name, message.to)) if message.to_name else message.to
+    if sender.reply_to:
+        mail["Reply-To"] = sender.reply_to
+    mail["Subject"] = message.subject
+    mail["Date"] = email.utils.format_datetime(date or dt.datetime.now(dt.timezone.utc))
+    mail["Message-ID"] = message_id or new_message_id(sender)
+    mail["Auto-Submitted"] = "auto-generated"
+    mail["Content-Language"] = "fr"
+    mail.set_content(message.text, subtype="plain", charset="utf-8")
+    mail.add_alternative(message.html, subtype="html", charset="utf-8")
+    return mail
