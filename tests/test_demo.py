@@ -247,6 +247,23 @@ def test_work_study(records):
     assert len(visits) >= 2
 
 
+def test_the_company_tutor_has_signed_and_has_sign_offs_waiting(store, records):
+    """Earlier visits signed by the company tutor and the learner (seals intact); the latest visit and
+    assessment wait for a signature, so the demo's dashboards, reminders and outbox have something."""
+    from livret.store.signatures import check_seal
+    from livret.views.signoffs import pending_signoffs
+
+    record = records[WORK_STUDY]
+    signatures = by_type(record, "signature")
+    assert {(s.meta.author, s.meta.role) for s in signatures} >= {(record.profile.company_tutors[0], "company"),
+                                                                  (record.profile.account, "learner")}
+    assert all(check_seal(store.root, s.meta).intact for s in signatures)
+    waiting = pending_signoffs(record.profile, record.entries, store.settings().signoff.rules)
+    assert {(p.entry_type, p.role) for p in waiting} == {("meeting", "company"), ("meeting", "learner"),
+                                                         ("assessment", "company")}
+    assert store.people_names()[record.profile.company_tutors[0]] == "Jean Dupont"
+
+
 def test_distance_learner_followed_asynchronously(records):
     record = records[DISTANCE]
     assert record.profile.modality == "distance"

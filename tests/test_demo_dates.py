@@ -8,6 +8,7 @@ from factories import REPO
 
 from livret.store.demo import DEMO_TODAY, demo_shift, rebase_dates
 from livret.store.project import Project
+from livret.store.signatures import check_seal
 from livret.views import progress as pg
 
 
@@ -49,6 +50,10 @@ def test_a_year_later_the_demo_reads_the_same(copy):
     weekdays = {e.meta.date.weekday() for lid in fresh.store.learner_ids()
                 for e in fresh.store.load_learner(lid).entries}
     assert weekdays <= {0, 1, 2, 3, 4}  # the demo's working days stay working days
+    signatures = [e.meta for lid in fresh.store.learner_ids() for e in fresh.store.load_learner(lid).entries
+                  if e.meta.type == "signature"]
+    assert signatures and all(check_seal(fresh.store.root, s).intact for s in signatures)  # sealed again
+    assert all(s.signed[0].path.split("/")[-1][:10] != "2026-03-04" for s in signatures)  # the moved files
 
 
 def test_refuses_a_store_with_history(copy):

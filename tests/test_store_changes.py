@@ -126,6 +126,22 @@ def test_one_entry_to_several_learners_is_one_commit_and_all_or_nothing(project)
     assert store.check() == []
 
 
+def test_a_taken_file_name_gets_a_new_id_in_bulk_writes_too(project, monkeypatch):
+    """Two entries of one day whose ids end alike would share a file name: the second gets a new id."""
+    import livret.store.writer as writer
+    from ulid import ULID
+
+    ids = iter([ULID.from_str("01KB0000000000000000000001"), ULID.from_str("01KB0000000000000000000002")])
+    monkeypatch.setattr(writer, "ULID", lambda: next(ids))  # the ids the store will draw, in order
+    taken = project.portfolios / "bob" / "entries" / "2026-03-02-meeting-00000001.md"
+    taken.write_text("déjà là", encoding="utf-8")
+    fields = {"type": "meeting", "title": "Réunion", "date": when("2026-03-02"), "kind": "suivi",
+              "modality": "presentiel", "duration": 60}
+    [stored] = project.store.append_entries([NewEntry("bob", fields)], author="ada", role="admin", message="m")
+    assert stored.id == "01KB0000000000000000000002" and stored.path.endswith("-00000002.md")
+    assert taken.read_text(encoding="utf-8") == "déjà là"
+
+
 def test_group_files_are_checked_with_their_line(project):
     groups = project.portfolios / "_groups"
     groups.mkdir()

@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -159,6 +160,29 @@ def make_demo(directory: Path, *, today: dt.date | None = None) -> Project:
     return project
 
 
+#: The demo's accounts have addresses in a domain reserved for examples (RFC 2606): no mail leaves.
+DEMO_MAIL_DOMAIN = "cap-competences.example"
+
+
+def demo_mails(project: Project, accounts: Accounts, base_url: str) -> int:
+    """What the organisation would have mailed by now: the company tutor's link to Lucas Moreau's
+    workspace, and the reminders of what waits for a signature; written to the outbox at once
+    (``.eml`` files: the demo has no mail server).  Returns how many mails were written."""
+    from ..company.access import CompanyAccess
+    from ..mail.sender import MailSender
+    from ..signoff.reminders import run_round
+
+    profile = project.store.profile("lucas-moreau")
+    if profile is not None and profile.tutors:
+        for username in profile.company_tutors:
+            user = accounts.get(username)
+            if user is not None and user.email:
+                CompanyAccess(project, accounts).send_link(profile.id, name=user.name, email=user.email,
+                                                           author=profile.tutors[0], base_url=base_url)
+    run_round(project, base_url=base_url)
+    return len(MailSender(project, smtp=None).run_once().sent)
+
+
 @main.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute.")
@@ -178,9 +202,11 @@ def demo(directory: Path | None, host: str, port: int, no_serve: bool, keep_date
     project = make_demo(directory, today=None if keep_dates else dt.date.today())
     accounts = Accounts.for_project(project)
     created = []
+    people = project.store.people_names()
     for username, role in demo_accounts(project):
         password = random_password()
-        accounts.add(username, role, password)
+        accounts.add(username, role, password, display_name=people.get(username, ""),
+                     email=f"{username}@{DEMO_MAIL_DOMAIN}")
         created.append((username, role, password))
     click.echo(f"Démonstration créée dans {project.root}")
     click.echo("")
@@ -196,6 +222,13 @@ def demo(directory: Path | None, host: str, port: int, no_serve: bool, keep_date
     click.echo(f"{len(report.built)} site(s) construit(s) en {report.seconds:.1f} s.")
     for problem in report.problems:
         click.echo(str(problem), err=True)
+    if not port:  # the links in the demo's mails name the port: choose it now
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.bind((host, 0))
+            port = probe.getsockname()[1]
+    written = demo_mails(project, accounts, f"http://{host}:{port}")
+    click.echo(f"{written} courriel(s) écrit(s) dans {project.instance / 'outbox'} "
+               "(page Administration › Courriels)")
     if no_serve:
         click.echo(f"Pour servir : livret serve --root {project.root}")
         return

@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..jobs.periodic import PeriodicRounds
 from .journal import Journal
 from .timestamps import TimestampError, Timestamps, load_roots
 from .witness import Witness, WitnessError
@@ -36,30 +37,16 @@ class WitnessState:
     last_error: str | None = None
 
 
-class SealUpkeep:
+class SealUpkeep(PeriodicRounds):
     """A thread that pushes the journal to the witness repository and timestamps its head daily."""
 
+    thread_name = "livret-seal"
+
     def __init__(self, project, *, interval: float = INTERVAL):
+        super().__init__(interval)
         self.project = project
-        self.interval = interval
         self.states = {"remote": WitnessState(), "timestamps": WitnessState()}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="livret-seal", daemon=True)
         self._lock = threading.Lock()
-
-    def start(self) -> SealUpkeep:
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float | None = 10) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.run_once()
-            self._stop.wait(self.interval)
 
     def run_once(self, now: dt.datetime | None = None) -> dict[str, WitnessState]:
         """One round: push what the remote lacks, timestamp the head if due. Never raises."""

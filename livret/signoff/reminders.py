@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -27,6 +26,7 @@ from zoneinfo import ZoneInfo
 from ..instance import db as instance_db
 from ..instance.accounts import Accounts
 from ..instance.onetime import COMPANY_LINK_TTL, OneTimeLinks
+from ..jobs.periodic import PeriodicRounds
 from ..mail import messages
 from ..mail.outbox import Outbox
 from ..store import UnknownLearner
@@ -176,29 +176,15 @@ def _send(db: instance_db.InstanceDB, org, reminder: Reminder, base: str, now: d
     return mail_id
 
 
-class ReminderThread:
+class ReminderThread(PeriodicRounds):
     """The app's reminder rounds: one at start, then every :data:`INTERVAL` seconds; never raises."""
 
+    thread_name = "livret-reminders"
+
     def __init__(self, project, *, interval: float = INTERVAL, base_url: Callable[[], str | None] | None = None):
+        super().__init__(interval)
         self.project = project
-        self.interval = interval
         self.base_url = base_url
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="livret-reminders", daemon=True)
-
-    def start(self) -> ReminderThread:
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float | None = 10) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.run_once()
-            self._stop.wait(self.interval)
 
     def run_once(self) -> Round | None:
         try:

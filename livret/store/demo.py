@@ -15,6 +15,7 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from .signatures import file_sha256
 from .yamlio import parse_front_matter, render_front_matter
 
 #: The day the shipped demo describes (docs/demo.md).
@@ -61,6 +62,8 @@ def rebase_dates(portfolios: Path, today: dt.date, *, timezone: str = "Europe/Pa
     for profile in sorted(portfolios.glob("*/learner.md")):
         doc = parse_front_matter(profile.read_text(encoding="utf-8"))
         profile.write_text(render_front_matter(_shift(doc.data, delta, tz), doc.body), encoding="utf-8")
+    moved: dict[str, str] = {}  # old path -> new path, relative to portfolios/
+    signatures: list[Path] = []
     for path in sorted(portfolios.glob("*/entries/*.md")):
         doc = parse_front_matter(path.read_text(encoding="utf-8"))
         data = _shift(doc.data, delta, tz)
@@ -69,4 +72,21 @@ def rebase_dates(portfolios: Path, today: dt.date, *, timezone: str = "Europe/Pa
         (path.parent / name).write_text(render_front_matter(data, doc.body), encoding="utf-8")
         if name != path.name:
             path.unlink()
+        moved[path.relative_to(portfolios).as_posix()] = (path.parent / name).relative_to(portfolios).as_posix()
+        if data.get("type") == "signature":
+            signatures.append(path.parent / name)
+    for path in signatures:
+        _reseal(portfolios, path, moved)
     return delta
+
+
+def _reseal(portfolios: Path, path: Path, moved: dict[str, str]) -> None:
+    """A shipped signature seals the shipped file; its moved copy seals the copy (moved before any
+    history exists: this is the demo being set up, not a signed file changed afterwards)."""
+    doc = parse_front_matter(path.read_text(encoding="utf-8"))
+    signed = []
+    for item in doc.data.get("signed") or []:
+        rel = moved.get(item["path"], item["path"])
+        digest = file_sha256(portfolios, rel)
+        signed.append({"path": rel, "sha256": digest or item["sha256"]})
+    path.write_text(render_front_matter({**doc.data, "signed": signed}, doc.body), encoding="utf-8")

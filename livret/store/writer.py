@@ -221,33 +221,39 @@ class EntryWriter:
             attachments=[p for p, _ in planned], record=record, author_name=author_name, internal=internal,
         )
         self.writable_folder(learner_id, "entries", *(["files"] if planned else []))
-        text = render_front_matter(entry_to_data(prepared), body)
-        for _ in range(5):
-            name = f"{prepared.date.date().isoformat()}-{prepared.type}-{prepared.id[-8:].lower()}.md"
-            path = ldir / "entries" / name
-            if not path.exists():
-                break
-            prepared = prepared.model_copy(update={"id": str(ULID())})
-            text = render_front_matter(entry_to_data(prepared), body)
-        written: list[Path] = []
-        with self.history.writing():
-            try:  # new names, never replacing a file: no lock needed until the commit
-                for rel_file, data in planned:
-                    target = ldir / rel_file
-                    atomic.create_new(target, data)
-                    written.append(target)
-                atomic.create_new(path, text.encode("utf-8"))
-                written.append(path)
-            except FileExistsError:
-                self._undo(written)
-                raise StoreError("un fichier du même nom existe déjà : réessayez") from None
-            except OSError as exc:
-                self._undo(written)
-                raise StoreError(os_message(exc)) from None
+        prepared, path, text = self._entry_file(ldir, prepared, body)
+        with self.history.writing():  # new names, never replacing a file: no lock needed until the commit
+            written = self._create_new([*((ldir / rel_file, data) for rel_file, data in planned), (path, text)])
             message = message or f"{learner_id} : {prepared.label.lower()} « {prepared.title} » ({author})"
             self._commit_or_undo(learner_id, written, author=author, message=message)
         return StoredEntry(prepared, body.strip("\r\n"), path.relative_to(self.root).as_posix())
 
+    @staticmethod
+    def _entry_file(ldir: Path, entry: EntryBase, body: str) -> tuple[EntryBase, Path, bytes]:
+        """The entry's file (``entries/<date>-<type>-<end of id>.md``) and text; a new id if the name is
+        taken (two entries of one day whose ids end alike)."""
+        for _ in range(5):
+            path = ldir / "entries" / f"{entry.date.date().isoformat()}-{entry.type}-{entry.id[-8:].lower()}.md"
+            if not path.exists():
+                break
+            entry = entry.model_copy(update={"id": str(ULID())})
+        return entry, path, render_front_matter(entry_to_data(entry), body).encode("utf-8")
+
+    def _create_new(self, files: Sequence[tuple[Path, bytes]]) -> list[Path]:
+        """Create each file (never replacing one); all or nothing: on failure those created are removed
+        and StoreError says why."""
+        written: list[Path] = []
+        try:
+            for path, data in files:
+                atomic.create_new(path, data)
+                written.append(path)
+        except FileExistsError:
+            self._undo(written)
+            raise StoreError("un fichier du même nom existe déjà : réessayez") from None
+        except OSError as exc:
+            self._undo(written)
+            raise StoreError(os_message(exc)) from None
+        return written
 
     def _commit_or_undo(self, learner_id: str | None, written: list[Path], *, author: str, message: str,
                         learner_ids: tuple[str, ...] = ()) -> None:
@@ -315,7 +321,9 @@ class EntryWriter:
             path = self.learner_dir(change.profile.id) / PROFILE_FILE
             body = change.body
             if body is None:
-                body = self.load_learner(change.profile.id).profile_body if change.expected is not None else ""
+                # the free text kept as it is: the profile's own parse, not the learner's whole record
+                body = (self._cached(self._profile_path(change.profile.id), self._parse_profile)[1]
+                        if change.expected is not None else "")
             files.append((path, profile_text(change.profile, body), change.expected))
         for change in groups:
             path = self.root / GROUPS_DIR / f"{change.group.id}.yml"
@@ -346,9 +354,9 @@ class EntryWriter:
                 commit_id = self.history.commit(rels, author=author, message=message) if rels else None
             except (OSError, HistoryError) as exc:
                 self._restore(previous)
-                rels = [p.relative_to(self.root).as_posix() for p, _ in previous]
-                if rels:
-                    self.history.git("reset", "-q", "--", *rels, check=False)
+                changed = [p.relative_to(self.root).as_posix() for p, _ in previous]
+                if changed:
+                    self.history.git("reset", "-q", "--", *changed, check=False)
                 if isinstance(exc, HistoryError):
                     raise StoreError(history_message(exc)) from None
                 raise StoreError(os_message(exc)) from None
@@ -390,24 +398,15 @@ class EntryWriter:
                 errors += [FieldError(("entries", i, *e.loc), e.message) for e in exc.errors]
         if errors:
             raise InvalidInput(errors)
-        written: list[Path] = []
+        files: list[tuple[Path, bytes]] = []
         stored: list[StoredEntry] = []
+        for item, entry in prepared:
+            self.writable_folder(item.learner_id, "entries")
+            entry, path, text = self._entry_file(self.learner_dir(item.learner_id), entry, item.body)
+            files.append((path, text))
+            stored.append(StoredEntry(entry, item.body.strip("\r\n"), path.relative_to(self.root).as_posix()))
         with self.history.writing():
-            try:
-                for item, entry in prepared:
-                    self.writable_folder(item.learner_id, "entries")
-                    text = render_front_matter(entry_to_data(entry), item.body).encode("utf-8")
-                    name = f"{entry.date.date().isoformat()}-{entry.type}-{entry.id[-8:].lower()}.md"
-                    path = self.learner_dir(item.learner_id) / "entries" / name
-                    atomic.create_new(path, text)
-                    written.append(path)
-                    stored.append(StoredEntry(entry, item.body.strip("\r\n"), path.relative_to(self.root).as_posix()))
-            except FileExistsError:
-                self._undo(written)
-                raise StoreError("un fichier du même nom existe déjà : réessayez") from None
-            except OSError as exc:
-                self._undo(written)
-                raise StoreError(os_message(exc)) from None
+            written = self._create_new(files)
             learner_ids = tuple(dict.fromkeys(item.learner_id for item, _ in prepared))
             self._commit_or_undo(learner_ids[0] if len(learner_ids) == 1 else None, written, author=author,
                                  message=message, learner_ids=learner_ids if len(learner_ids) > 1 else ())

@@ -132,6 +132,16 @@ def test_demo_builds_serves_and_leaves_the_repository_alone(tmp_path):
         assert status == 200 and project.store.profile(mine[0]).first_name in page
         assert (project.portfolios / ".git").is_dir()
         assert (target / "build" / "shared" / mine[0] / "index.html").is_file()
+        # The organisation's mails so far (the company tutor's link, the reminders), in the outbox.
+        mails = sorted(p.name for p in (target / "instance" / "outbox").glob("*.eml"))
+        assert len(mails) == 3 and "company-link" in mails[0], mails
+        link = re.search(rf"{re.escape(url)}/lien/[A-Za-z0-9_-]{{43}}", (target / "instance" / "outbox" /
+                                                                          mails[0]).read_text())
+        assert link, "the company tutor's mail links to this server"
+        admin = HttpSession(url)
+        admin.login(*next(iter(admins.items())))
+        status, _, page = admin.get("/admin/courriels/")
+        assert status == 200 and page.count("Jean Dupont") >= 2 and "/lien/" + link.group(0)[-43:] not in page
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(30)
