@@ -128,8 +128,9 @@ def test_one_entry_to_several_learners_is_one_commit_and_all_or_nothing(project)
 
 def test_a_taken_file_name_gets_a_new_id_in_bulk_writes_too(project, monkeypatch):
     """Two entries of one day whose ids end alike would share a file name: the second gets a new id."""
-    import livret.store.writer as writer
     from ulid import ULID
+
+    import livret.store.writer as writer
 
     ids = iter([ULID.from_str("01KB0000000000000000000001"), ULID.from_str("01KB0000000000000000000002")])
     monkeypatch.setattr(writer, "ULID", lambda: next(ids))  # the ids the store will draw, in order
