@@ -13,7 +13,9 @@ append (16 concurrent clients), dashboard (1,000 learners), seal (the witness
 journal's cost per append, ``livret verify``), import (1,000 learners from a
 CSV), filters (the admin's filtered dashboard and its CSV export, 1,000
 learners), mail (the outbox while the SMTP server is down, issue 15:
-benchmarks/bench_mail.py).
+benchmarks/bench_mail.py), planning (the follow-up rules for 1,000 learners, issue 16:
+benchmarks/bench_planning.py), feeds (a tutor's calendar feed with 50 learners, issue 16:
+benchmarks/bench_feeds.py).
 
 Runs from a fresh clone after ``pip install -e '.[test]'``: nothing else is
 needed (no psutil, no HTTP library: /proc and the standard library).
@@ -34,14 +36,22 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_admin, bench_app, bench_build, bench_mail, bench_seal  # noqa: E402
+from benchmarks import (  # noqa: E402
+    bench_admin,
+    bench_app,
+    bench_build,
+    bench_feeds,
+    bench_mail,
+    bench_planning,
+    bench_seal,
+)
 from benchmarks.figures import Figure, markdown_table, table  # noqa: E402
 from benchmarks.live_app import serve, stop  # noqa: E402
 from benchmarks.measure import machine, run_measured  # noqa: E402
 from benchmarks.synth import SIZES, generate  # noqa: E402
 
 NAMES = ("build", "disk", "naive", "noop", "one", "submit", "append", "dashboard", "seal", "import", "filters",
-         "mail")
+         "mail", "planning", "feeds")
 OUT = Path(__file__).resolve().parent / "out"
 DASHBOARD_LEARNERS = 1000
 
@@ -166,6 +176,20 @@ def measure_mail(args, work: Path) -> list[Figure]:
     return bench_mail.outage(work, down_seconds=args.mail_down_seconds, log=step)
 
 
+def measure_planning(args, work: Path) -> list[Figure]:
+    if "planning" not in args.only:
+        return []
+    step("planification : règles de suivi de 1000 apprenant·es")
+    return bench_planning.measure(work, log=step)
+
+
+def measure_feeds(args, work: Path) -> list[Figure]:
+    if "feeds" not in args.only:
+        return []
+    step("flux agenda : un tuteur, 50 apprenant·es")
+    return bench_feeds.feed_figures(work, log=step)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     size = args.size
@@ -186,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         figures += measure_seal(args, size, work, project)
         figures += measure_import(args, work)
         figures += measure_mail(args, work)
+        figures += measure_planning(args, work)
+        figures += measure_feeds(args, work)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -26,11 +26,12 @@ from livret.instance.accounts import Accounts
 from livret.instance.sessions import SESSION_LIFETIME
 from livret.jobs import open_jobs
 from livret.mail.sender import MailSender
+from livret.planning.scheduler import SchedulerThread
 from livret.publish.build import clean_leftovers
 from livret.publish.rebuild import RebuildWorker
 from livret.seal import witnessed
 from livret.seal.upkeep import SealUpkeep
-from livret.signoff.reminders import ReminderThread
+from livret.signoff.reminders import run_round as signoff_round
 from livret.store.project import Project
 from livret.store.watch import enabled_by_environment
 
@@ -42,7 +43,8 @@ BLUEPRINT_MODULES: list[str] = ["auth", "dashboard", "entries", "portfolio", "sh
                                  "api_tokens", "wellknown", "onetime_links", "account_security", "admin_home",
                                  "admin_learners", "admin_groups", "admin_import", "admin_accounts",
                                  "admin_frameworks", "bulk", "signoff", "company", "password_reset",
-                                 "invitations", "admin_mail"]
+                                 "invitations", "admin_mail", "worksite", "feeds", "followup",
+                                 "plans", "agenda"]
 
 csrf = CSRFProtect()
 babel = Babel()
@@ -63,8 +65,10 @@ def create_app(project_root: Path | str, *, testing: bool = False, config: dict[
     - ``LIVRET_MAIL_SENDER`` (default: True, False when ``testing``): deliver
       the outbox in a background thread (:mod:`livret.mail.sender`); tests
       call its ``run_once()`` or use ``livret mail send-queued``.
-    - ``LIVRET_REMINDERS`` (default: True, False when ``testing``): send the
-      sign-off reminders every hour in a thread (:mod:`livret.signoff.reminders`).
+    - ``LIVRET_REMINDERS`` (default: True, False when ``testing``): run the
+      scheduler every hour in one thread (:mod:`livret.planning.scheduler`:
+      meeting reminders, weekly digests, escalations and the sign-off
+      reminders of :mod:`livret.signoff.reminders`).
     """
     project = Project.at(project_root)
     project.instance.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -131,5 +135,6 @@ def create_app(project_root: Path | str, *, testing: bool = False, config: dict[
     if app.config["LIVRET_SEAL_UPKEEP"] and (seal.witness_remote or seal.tsa_url):
         upkeep.start()
     if app.config["LIVRET_REMINDERS"] and project.portfolios.is_dir():
-        app.extensions["livret_reminders"] = ReminderThread(project).start()
+        app.extensions["livret_reminders"] = SchedulerThread(
+            project, extra_rounds=[("signoff", signoff_round)]).start()
     return app

@@ -19,13 +19,16 @@ from wtforms.widgets import DateInput, NumberInput
 
 from livret.admin import groups as admin
 from livret.interop.learners_csv import fold
+from livret.store.errors import InvalidInput
 from livret.store.records import StaleWrite
 from livret.store.schema import GROUP_ID_RE, LEARNER_STATUSES, Group
 
 from .admin_support import AdminForm, refusals
 from .auth import admin_required, current_user
+from .calendar_editor import CalendarEditor
 from .entry_forms import friendly
 from .state import livret
+from .worksite import group_calendar_saved
 
 bp = Blueprint("admin_groups", __name__, url_prefix="/admin/groupes")
 
@@ -93,14 +96,25 @@ def _learners() -> list[tuple[str, str, str]]:
     return out
 
 
-def _form_page(form: GroupForm, members: list[str], *, group: Group | None, status: int = 200):
+def _calendar(form: GroupForm, editor: CalendarEditor) -> dict:
+    """The form's values with the calendar's periods; the editor keeps its row errors (the write is refused)."""
+    try:
+        return {**form.values(admin.FIELDS), "calendar": editor.periods()}
+    except InvalidInput as exc:
+        editor.place(exc.errors)
+        raise InvalidInput([]) from None
+
+
+def _form_page(form: GroupForm, members: list[str], *, group: Group | None, status: int = 200,
+               editor: CalendarEditor | None = None):
+    editor = editor or CalendarEditor.of(group.calendar if group else [])
     query = fold(form.q.data or "")
     everyone = _learners()
     visible = [(lid, label, lid in members) for lid, label, text in everyone if not query or query in text]
     shown = {lid for lid, _, _ in visible}
     hidden = [m for m in members if m not in shown]
     return render_template("admin/groups/form.html", form=form, group=group, visible=visible, hidden=hidden,
-                           members=members, total=len(everyone), query=form.q.data or ""), status
+                           members=members, total=len(everyone), query=form.q.data or "", editor=editor), status
 
 
 @bp.route("/")
@@ -131,13 +145,14 @@ def new():
         return _form_page(form, [], group=None)
     form = GroupForm()
     members = form.members()
-    if "filtrer" in request.form:
-        return _form_page(form, members, group=None)
+    editor = CalendarEditor.from_form(request.form)
+    if "filtrer" in request.form or editor.adding(request.form):
+        return _form_page(form, members, group=None, editor=editor)
     with refusals(form, STALE_MESSAGE) as refused:
-        gid = admin.create_group(livret().project.store, form.values(admin.FIELDS), members,
+        gid = admin.create_group(livret().project.store, _calendar(form, editor), members,
                                  author=current_user().username)
     if refused.status:
-        return _form_page(form, members, group=None, status=refused.status)
+        return _form_page(form, members, group=None, status=refused.status, editor=editor)
     flash(_("Groupe créé : %(name)s.", name=form.name.data), "success")
     return redirect(url_for(".show", group_id=gid))
 
@@ -154,13 +169,16 @@ def edit(group_id: str):
         return _form_page(GroupForm(formdata=None, data=data), list(group.members), group=group)
     form = GroupForm()
     members = form.members()
-    if "filtrer" in request.form:
-        return _form_page(form, members, group=group)
+    editor = CalendarEditor.from_form(request.form)
+    if "filtrer" in request.form or editor.adding(request.form):
+        return _form_page(form, members, group=group, editor=editor)
     with refusals(form, STALE_MESSAGE) as refused:
-        admin.update_group(store, group_id, form.values(admin.FIELDS), members, author=current_user().username,
-                           expected=form.revision.data or "")
+        saved = admin.update_group(store, group_id, _calendar(form, editor), members,
+                                   author=current_user().username, expected=form.revision.data or "")
     if refused.status:
-        return _form_page(form, members, group=group, status=refused.status)
+        return _form_page(form, members, group=group, status=refused.status, editor=editor)
+    if saved.calendar != group.calendar:
+        group_calendar_saved(saved)
     flash(_("Groupe enregistré."), "success")
     return redirect(url_for(".show", group_id=group_id))
 

@@ -26,6 +26,7 @@ from wtforms.widgets import DateInput
 from livret.admin import learners as admin
 from livret.admin.history import profile_history
 from livret.store import LearnerRecord, UnknownLearner, valid_learner_id
+from livret.store.errors import InvalidInput
 from livret.store.schema import (
     CONTRACTS,
     LEARNER_STATUSES,
@@ -37,6 +38,7 @@ from livret.store.schema import (
 
 from .admin_support import AdminForm, refusals
 from .auth import admin_required, current_user
+from .calendar_editor import CalendarEditor
 from .entry_forms import MultiCheckboxField, options
 from .state import livret
 
@@ -190,6 +192,15 @@ def _record_or_404(learner_id: str) -> LearnerRecord:
         abort(404)
 
 
+def _periods(editor: CalendarEditor) -> list:
+    """The calendar's periods; its row errors are kept by the editor (and the write refused with them)."""
+    try:
+        return editor.periods()
+    except InvalidInput as exc:
+        editor.place(exc.errors)
+        raise InvalidInput([]) from None  # nothing for the form's own fields: the editor shows them
+
+
 def _groups_of(learner_id: str) -> list[str]:
     return [g.id for g in livret().project.store.groups_of(learner_id)]
 
@@ -222,8 +233,11 @@ def index():
                            status=status, statuses=LEARNER_STATUSES, total=len(store.learner_ids()))
 
 
-def _form_page(form: LearnerForm, *, record: LearnerRecord | None, status: int = 200):
-    return render_template("admin/learners/form.html", form=form, record=record, required=REQUIRED,
+def _form_page(form: LearnerForm, *, record: LearnerRecord | None, status: int = 200,
+               editor: CalendarEditor | None = None):
+    if editor is None:
+        editor = CalendarEditor.of(record.profile.calendar if record and record.profile else [])
+    return render_template("admin/learners/form.html", form=form, record=record, required=REQUIRED, editor=editor,
                            show_homonym=bool(getattr(form, "homonym", None) and (
                                form.homonym.data or form.last_name.errors))), status
 
@@ -239,13 +253,17 @@ def new():
     form.setup()
     if request.method == "GET":
         return _form_page(form, record=None)
+    editor = CalendarEditor.from_form(request.form)
+    if editor.adding(request.form):
+        return _form_page(form, record=None, editor=editor)
     ctx = livret()
     with refusals(form, STALE_MESSAGE) as refused:  # stale: a group changed while the learner was being written
-        saved = admin.create_learner(ctx.project.store, form.profile_input(), users=admin.users_by_name(users()),
+        data = {**form.profile_input(), "calendar": _periods(editor)}
+        saved = admin.create_learner(ctx.project.store, data, users=admin.users_by_name(users()),
                                      author=current_user().username, groups=form.groups.data or [],
                                      body=form.body.data or "", allow_homonym=bool(form.homonym.data))
     if refused.status:
-        return _form_page(form, record=None, status=refused.status)
+        return _form_page(form, record=None, status=refused.status, editor=editor)
     flash(_("Apprenant·e créé·e : %(name)s (identifiant %(id)s).", name=f"{form.first_name.data} "
             f"{form.last_name.data}", id=saved.learner_id), "success")
     return redirect(url_for("dashboard.learner", learner_id=saved.learner_id))
@@ -263,12 +281,16 @@ def edit(learner_id: str):
         form = LearnerForm(formdata=None, data=data).setup(assigned=record.profile)
         return _form_page(form, record=record)
     form = LearnerForm().setup(assigned=record.profile)
+    editor = CalendarEditor.from_form(request.form)
+    if editor.adding(request.form):
+        return _form_page(form, record=record, editor=editor)
     with refusals(form, STALE_MESSAGE) as refused:
-        saved = admin.update_learner(store, learner_id, form.profile_input(), users=admin.users_by_name(users()),
+        data = {**form.profile_input(), "calendar": _periods(editor)}
+        saved = admin.update_learner(store, learner_id, data, users=admin.users_by_name(users()),
                                      author=current_user().username, expected=form.revision.data or "",
                                      groups=form.groups.data or [], body=form.body.data or "")
     if refused.status:
-        return _form_page(form, record=record, status=refused.status)
+        return _form_page(form, record=record, status=refused.status, editor=editor)
     if saved.commit_id is None:
         flash(_("Aucune modification : rien n'a été enregistré."), "info")
     else:

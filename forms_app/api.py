@@ -48,6 +48,7 @@ from livret.views.progress import competency_views, for_audience, progress
 
 from . import csrf, errors, json_body
 from .auth import current_user, learner_or_404_403, require_write
+from .plan_forms import plan_contacts
 from .state import livret
 
 bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
@@ -285,8 +286,9 @@ def create_entry(learner_id: str):
     body = fields.pop("body", "")
     user = current_user()
     try:
-        stored = livret().project.store.append_entry(record.id, fields, body, author=user.username,
-                                                     role=user.role, author_name=user.display_name or None)
+        stored = livret().project.store.append_entry(
+            record.id, fields, body, author=user.username, role=user.role, author_name=user.display_name or None,
+            contacts=plan_contacts(record.profile) if fields.get("type") == "planned-meeting" else None)
     except InvalidInput as exc:
         raise ApiError(422, None, exc.errors) from None
     except StoreError as exc:

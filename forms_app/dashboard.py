@@ -36,6 +36,7 @@ from livret.views.spreadsheet import csv_text
 
 from .auth import current_user, learner_or_404_403, login_required
 from .entries import latest_version
+from .plans import dashboard_plans, learner_page_plans
 from .signoff import all_pending, learner_page_signoffs, pending_for_current_user
 from .state import livret
 
@@ -190,7 +191,7 @@ def home():
                            sort_labels=view.labels, filters=view.filters, choices=view.choices,
                            roster_view=view.roster_view, names=tutor_names(users),
                            first_steps=first_steps, statuses=LEARNER_STATUSES, today=livret().today(),
-                           **dashboard_signoffs(user, view))
+                           **dashboard_signoffs(user, view), **dashboard_plans(user, view.rows))
 
 
 def dashboard_signoffs(user, view: Listing) -> dict:
@@ -280,5 +281,5 @@ def learner(learner_id: str):
         type_labels=TYPE_LABELS, can_correct=lambda e: bool(record.profile) and can_correct(
             user.role, user.username, record.profile, e.meta) and latest_version(visible, e.id) == e.id,
         scale=record.framework.scale if record.framework else None,
-        **learner_page_signoffs(record, audience),
+        **learner_page_signoffs(record, audience), **learner_page_plans(record),
     )

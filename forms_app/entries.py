@@ -21,7 +21,8 @@ from livret.store.schema import ENTRY_MODELS, MAX_BODY, TYPE_LABELS
 from livret.views.progress import effective, for_audience, fr_date, timeline
 
 from .auth import current_user, learner_or_404_403, login_required, require_write
-from .entry_forms import EntryForm, entry_form_class, initial_data, observation_defaults
+from .entry_forms import EntryForm, entry_form_class, initial_data, observation_defaults, plan_defaults
+from .plan_forms import meeting_defaults_from_plan, plan_contacts
 from .state import livret
 
 bp = Blueprint("entries", __name__)
@@ -58,12 +59,20 @@ def _form_for(record: LearnerRecord, entry_type: str, corrected: StoredEntry | N
         references=reference_choices(record, entry_type),
         existing_attachments=corrected.meta.attachments if corrected else (),
         timezone=settings.timezone,
+        # a planned meeting « avec le tuteur entreprise » only for a learner who has one
+        omit=("with_company",) if entry_type == "planned-meeting" and not (
+            record.profile and record.profile.company_tutors) else (),
     )
     if request.method == "POST":
         return form_class()
     data = initial_data(form_class.specs, now=livret().now(), tz=settings.timezone, entry=corrected)
     if entry_type == "observation" and corrected is None:
         data.update(observation_defaults(livret().today()))
+    if entry_type == "planned-meeting" and corrected is None:
+        data.update(plan_defaults(livret().now()))
+    if entry_type == "meeting" and corrected is None and request.args.get("rendez-vous"):
+        # « Écrire le compte rendu » of a planned meeting: pre-filled and linked to it (about)
+        data.update(meeting_defaults_from_plan(record, request.args["rendez-vous"], settings.timezone))
     return form_class(data=data)
 
 
@@ -74,6 +83,7 @@ def _submit(record: LearnerRecord, form: EntryForm, corrected: StoredEntry | Non
         stored = livret().project.store.append_entry(
             record.id, form.to_fields(corrects=corrected.id if corrected else None), form.body_text(),
             author=user.username, role=user.role, uploads=form.uploads(), author_name=user.display_name or None,
+            contacts=plan_contacts(record.profile) if form.entry_type == "planned-meeting" else None,
         )
     except InvalidInput as exc:
         form.place_errors(exc.errors)

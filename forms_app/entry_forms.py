@@ -24,9 +24,18 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BaseModel
 from pydantic.fields import FieldInfo
-from wtforms import Field, MultipleFileField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    Field,
+    MultipleFileField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.utils import unset_value
 
 try:  # WTForms >= 3.3 wants choice objects; earlier versions take (value, label) pairs
@@ -69,7 +78,7 @@ class FieldSpec:
     """One input of an entry form, as derived from the schema."""
 
     name: str
-    kind: str  # text, longtext, lines, integer, number, date, datetime, choice, entry
+    kind: str  # text, longtext, lines, integer, number, date, datetime, choice, entry, bool, people
     label: str
     help: str | None
     required: bool
@@ -112,6 +121,8 @@ def field_spec(name: str, info: FieldInfo) -> FieldSpec:
     default = None if required or info.default_factory is not None else info.default
     common = dict(name=name, label=info.title or name, help=info.description, required=required, default=default)
     origin = typing.get_origin(base)
+    if base is bool:
+        return FieldSpec(kind="bool", **common)
     if base is AwareDatetime or base is dt.datetime:
         return FieldSpec(kind="datetime", **common)
     if base is dt.date:
@@ -127,6 +138,8 @@ def field_spec(name: str, info: FieldInfo) -> FieldSpec:
         return FieldSpec(kind="choice", choices=tuple(choice_labels(typing.get_args(base))), **common)
     if origin is list:
         item, item_meta = _unwrap(typing.get_args(base)[0])
+        if isinstance(item, type) and issubclass(item, BaseModel):  # people: a planned meeting's participants
+            return FieldSpec(kind="people", **common)
         item_limits = _limits(item_meta)
         return FieldSpec(kind="lines", attrs={"item_max": item_limits.get("max_length")}, **common)
     if limits.get("pattern") == ENTRY_ID_RE.pattern:
@@ -173,6 +186,10 @@ def parse_local_datetime(raw: str, tz: str) -> str:
 
 def to_input(spec: FieldSpec, raw: Any, tz: str) -> Any:
     """One form value as store input; None when empty (the schema's default applies)."""
+    if spec.kind == "bool":
+        return bool(raw)  # an unchecked box posts nothing: false, not the schema's default
+    if spec.kind == "people":
+        return [dict(p) for p in raw or []] or None
     if raw is None:
         return None
     text = str(raw)
@@ -190,6 +207,10 @@ def to_input(spec: FieldSpec, raw: Any, tz: str) -> Any:
 
 def to_text(spec: FieldSpec, value: Any, tz: str) -> str:
     """A stored value as the text a form input shows (for corrections)."""
+    if spec.kind == "bool":
+        return bool(value)
+    if spec.kind == "people":
+        return [{"name": p.name, "email": p.email} for p in value or []]
     if value is None:
         return ""
     if spec.kind == "datetime":
@@ -348,6 +369,43 @@ def observation_defaults(today: dt.date) -> dict[str, str]:
                             year=start.year))}
 
 
+class ParticipantsField(Field):
+    """Other participants of a planned meeting: rows of a name (posted as ``<name>``) and an address
+    (``<name>-email``), a few empty rows to fill; empty rows are ignored."""
+
+    #: Empty rows offered after those filled.
+    EMPTY_ROWS = 3
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        self.process_errors = []
+        if data is unset_value:
+            data = self.default() if callable(self.default) else self.default
+        self.object_data = data
+        if formdata is None:
+            self.data = [dict(p) for p in (data or [])]
+            return
+        names, emails = formdata.getlist(self.name), formdata.getlist(f"{self.name}-email")
+        rows = []
+        for i in range(max(len(names), len(emails))):
+            name = (names[i] if i < len(names) else "").strip()
+            email = (emails[i] if i < len(emails) else "").strip()
+            if name or email:
+                rows.append({"name": name, "email": email})
+        self.data = rows
+
+    def rows(self) -> list[tuple[int, dict[str, str]]]:
+        filled = list(self.data or [])
+        return list(enumerate(filled + [{"name": "", "email": ""}] * self.EMPTY_ROWS))
+
+
+def plan_defaults(now: dt.datetime) -> dict[str, str]:
+    """What a new planned meeting proposes: tomorrow (the next working day) at 9:00."""
+    day = now.date() + dt.timedelta(days=1)
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    return {"date": dt.datetime.combine(day, dt.time(9, 0)).strftime(LOCAL_FORMAT), "duration": "60"}
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -454,6 +512,11 @@ def options(pairs: Iterable[tuple[str, str]]) -> list:
 def _wtforms_field(spec: FieldSpec, references: Sequence[tuple[str, str]], timezone: str) -> Field:
     kw: dict[str, Any] = {"description": spec.help or ""}
     render = {k: v for k, v in spec.attrs.items() if k in ("min", "max", "step", "maxlength")}
+    if spec.kind == "bool":
+        return BooleanField(spec.label, default=bool(spec.default), **kw)
+    if spec.kind == "people":
+        return ParticipantsField(spec.label, description=str(_l(
+            "Nom et adresse e-mail de chaque personne : elle reçoit le rappel la veille.")))
     if spec.kind == "choice":
         choices = list(spec.choices)
         default = spec.default
@@ -489,15 +552,18 @@ def entry_form_class(
     references: dict[str, Sequence[tuple[str, str]]] | None = None,
     existing_attachments: Sequence[str] = (),
     timezone: str = "Europe/Paris",
+    omit: Iterable[str] = (),
 ) -> type[EntryForm]:
     """A form class for one entry type and one learner (their framework, their entries).
 
     ``references`` gives, per entry-reference field (``about``, ``updates``),
     the (id, label) choices; ``existing_attachments`` offers to keep the
-    files of the entry being corrected.
+    files of the entry being corrected; ``omit``: fields that do not apply to
+    this learner (a planned meeting's « avec le tuteur entreprise » without one).
     """
     model = schema.ENTRY_MODELS[entry_type]
-    specs = [s for s in field_specs(model) if s.name != "visibility" or choose_visibility]
+    omit = set(omit)
+    specs = [s for s in field_specs(model) if (s.name != "visibility" or choose_visibility) and s.name not in omit]
     attrs: dict[str, Any] = {
         "entry_type": entry_type,
         "specs": specs,

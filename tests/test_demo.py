@@ -168,7 +168,10 @@ def test_corrections_point_to_entries_of_the_same_type(records):
 
 def test_dates_are_before_the_demo_today(entries):
     for e in entries:
-        assert e.meta.date <= e.meta.recorded
+        if e.type == "planned-meeting":  # a plan is recorded before its date, the only date ahead
+            assert e.meta.recorded < e.meta.date, e.path
+        else:
+            assert e.meta.date <= e.meta.recorded
         assert e.meta.recorded.date() <= TODAY, e.path
         assert e.meta.date.utcoffset() in (dt.timedelta(hours=1), dt.timedelta(hours=2))
 
@@ -245,6 +248,33 @@ def test_work_study(records):
     assert all(e.meta.role == "company" and e.meta.author in profile.company_tutors for e in company)
     visits = [m for m in by_type(record, "meeting") if m.meta.kind == "visite-entreprise"]
     assert len(visits) >= 2
+
+
+def test_work_study_calendar_missions_plans_and_coverage(store, records):
+    """The work-study persona shows issue 16: an alternating calendar with one absence, missions of the
+    three terms linked to competencies (one updated to « done »), a moved company visit ahead of the demo's
+    day, and the coverage matrix with both columns filled for most competencies."""
+    from livret.views.calendar import learner_periods
+    from livret.views.coverage import coverage
+    from livret.views.plans import plan_states
+    from livret.views.worksite import missions
+
+    record = records[WORK_STUDY]
+    periods = learner_periods(record.profile, store.groups_of(WORK_STUDY))
+    kinds = [p.kind for p in periods if p.kind != "absence"]
+    assert kinds[:4] == ["centre", "entreprise", "centre", "entreprise"] and len(kinds) >= 20
+    assert [p.kind for p in periods].count("absence") == 1
+    assert periods[0].start == record.profile.start and max(p.end for p in periods) == record.profile.end
+    found = missions(record.entries)
+    assert {m.term for m in found} == {"court", "moyen", "long"} and all(m.codes for m in found)
+    assert any(m.status == "done" and m.records == 2 for m in found)
+    assert {m.latest.meta.author for m in found} == {"jean.dupont", "sophie.bernard"}
+    now = dt.datetime(2026, 11, 21, 12, tzinfo=dt.timezone.utc)
+    states = [s for lid in records for s in plan_states(records[lid].entries, now)]
+    assert len(states) >= 2 and all(s.status == "planned" and s.start > now for s in states)
+    assert any(s.sequence == 1 and s.latest.reason for s in states)  # one plan moved
+    rows = coverage(record.framework, record.entries, periods, work_study=True)
+    assert rows and not any(r.gap for r in rows)  # docs/demo.md: both sides for each competency
 
 
 def test_the_company_tutor_has_signed_and_has_sign_offs_waiting(store, records):

@@ -45,7 +45,7 @@ def test_a_year_later_the_demo_reads_the_same(copy):
     moved = sorted(p.name for p in copy.portfolios.glob("*/entries/*.md"))
     assert len(moved) == len(names) and moved != names
     latest = max(e.meta.date.date() for lid in fresh.store.learner_ids()
-                 for e in fresh.store.load_learner(lid).entries)
+                 for e in fresh.store.load_learner(lid).entries if e.type != "planned-meeting")  # what happened
     assert latest <= later
     weekdays = {e.meta.date.weekday() for lid in fresh.store.learner_ids()
                 for e in fresh.store.load_learner(lid).entries}
@@ -60,3 +60,27 @@ def test_refuses_a_store_with_history(copy):
     (copy.portfolios / ".git").mkdir()
     with pytest.raises(RuntimeError):
         rebase_dates(copy.portfolios, DEMO_TODAY + dt.timedelta(days=30))
+
+
+def test_work_study_calendars_move_with_the_demo(copy):
+    """The calendar periods of profiles and groups (``_groups/*.yml``) move with the entries: a week at
+    the centre stays a Monday-to-Friday week, and the periods keep their place around the moved entries."""
+    from livret.admin.groups import create_group
+    from livret.store.schema import CalendarPeriod
+
+    before = copy.store.profile("lucas-moreau").calendar
+    assert before and {p.kind for p in before} == {"centre", "entreprise", "absence"}
+    gid = create_group(copy.store, {"name": "Promo", "start": "2026-02-02"}, ["lucas-moreau"], author="ada")
+    group, _ = copy.store.group(gid)
+    period = CalendarPeriod(start=dt.date(2026, 2, 2), end=dt.date(2026, 2, 6), kind="centre")
+    from livret.store.writer import GroupChange
+    copy.store.write_changes((), [GroupChange(group.model_copy(update={"calendar": [period]}), "*")], author="ada",
+                             message="calendrier")
+    delta = rebase_dates(copy.portfolios, DEMO_TODAY + dt.timedelta(days=400))
+    fresh = Project.at(copy.root)
+    assert fresh.store.check() == []
+    after = fresh.store.profile("lucas-moreau").calendar
+    assert [(p.start - delta, p.end - delta, p.kind) for p in after] == [(p.start, p.end, p.kind) for p in before]
+    assert all(p.start.weekday() == 0 for p in after if p.kind == "centre")
+    moved, _ = fresh.store.group(gid)
+    assert moved.calendar[0].start == period.start + delta and moved.start == dt.date(2026, 2, 2) + delta

@@ -37,6 +37,8 @@ MINIMAL = {
     "company-feedback": {"role": "company", "author": "carl", "period_start": "2026-03-01", "period_end": "2026-03-31"},
     "observation": {"role": "company", "author": "carl", "period_start": "2026-03-01", "period_end": "2026-03-31",
                     "competencies": [{"code": "A1", "level": "2"}], "not_observed": ["B1"]},
+    "planned-meeting": {"kind": "suivi", "modality": "presentiel", "place": "Salle 2", "duration": 60},
+    "mission": {"term": "court", "competencies": [{"code": "A1"}]},
     "signature": {"role": "company", "author": "carl", "about": "01JM2Q8V6Z9X3K4T5R6S7W8Y9B", "signer_name": "Carl",
                   "method": "mail-link", "signed": [{"path": "alice/entries/2026-03-02-meeting-7w8y9b.md",
                                                      "sha256": "0" * 64}]},
@@ -87,7 +89,7 @@ def test_roles_write_only_their_types():
     found = errors({**BASE, "type": "assessment", "role": "learner", **MINIMAL["assessment"]})
     assert "ne peut pas écrire" in found["type"]
     assert types_written_by("learner") == ["evidence", "reflection"]
-    assert types_written_by("company") == ["company-feedback", "observation"]
+    assert types_written_by("company") == ["company-feedback", "observation", "mission"]
     assert types_written_by("admin") == [t for t in ENTRY_MODELS if t != "signature"]  # the sign button only
 
 

@@ -71,6 +71,9 @@ def build_group(form: Mapping[str, Any], *, group_id: str, members: Sequence[str
             data[name] = text.replace(",", ".")
         else:
             data[name] = text
+    if form.get("calendar"):  # the work-study periods (livret.admin.calendar.periods_from_rows)
+        data["calendar"] = [p.model_dump(mode="json", exclude_none=True) if hasattr(p, "model_dump") else p
+                            for p in form["calendar"]]
     if "name" not in data and not errors:
         errors.append(FieldError(("name",), "le nom du groupe est obligatoire"))
     if errors:
@@ -108,7 +111,13 @@ def create_group(store: Store, form: Mapping[str, Any], members: Sequence[str] =
 
 def update_group(store: Store, group_id: str, form: Mapping[str, Any], members: Sequence[str], *, author: str,
                  expected: str | None) -> Group:
-    """Replace the group's fields and members (its id stays); StaleWrite if its file changed since ``expected``."""
+    """Replace the group's fields and members (its id stays); StaleWrite if its file changed since ``expected``.
+
+    Its calendar is kept unless ``form`` gives one (``calendar``: periods).
+    """
+    if "calendar" not in form:
+        current, _ = store.group(group_id)
+        form = {**form, "calendar": list(current.calendar) if current is not None else []}
     group = build_group(form, group_id=group_id, members=members)
     _write(store, [GroupChange(group, expected)], author=author,
            message=f"groupe {group.id} : modification ({len(group.members)} apprenant·es)")

@@ -89,8 +89,10 @@ def show(key: str, value: Any) -> str:
         return "—"
     if isinstance(value, bool):
         return "oui" if value else "non"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+    if isinstance(value, list):  # a calendar's periods are mappings: « centre 2026-02-02 → 2026-02-06 »
+        text = ", ".join(" → ".join(str(v.get(k, "")) for k in ("start", "end")).join(
+            (f"{v.get('kind', '')} ", "")) if isinstance(v, Mapping) else str(v) for v in value)
+        return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
     if key in _CHOICES and isinstance(value, str):
         return _CHOICES[key].get(value, value)
     if key in _DATES:

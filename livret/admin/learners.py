@@ -38,7 +38,7 @@ from .history import LABELS, profile_changes
 #: The profile form's fields (the status has its own form, but a new learner's form has it too).
 PROFILE_FIELDS = ("first_name", "last_name", "email", "programme", "framework", "start", "end", "modality",
                   "work_study", "contract", "company_name", "company_city", "company_contact", "tutors",
-                  "company_tutors")
+                  "company_tutors", "calendar")
 STATUS_FIELDS = ("status", "status_date", "status_reason", "contract_break_date", "contract_break_reason")
 #: Form field -> key of ``company`` / ``contract_break``.
 COMPANY_FIELDS = {"company_name": "name", "company_city": "city", "company_contact": "contact"}
@@ -144,6 +144,10 @@ def _apply_form(data: dict[str, Any], form: Mapping[str, Any], fields: Sequence[
             continue
         if name in ("tutors", "company_tutors"):
             data[name] = _list(form[name])
+            continue
+        if name == "calendar":  # periods already read from the form's rows (livret.admin.calendar)
+            data[name] = [p.model_dump(mode="json", exclude_none=True) if hasattr(p, "model_dump") else p
+                          for p in form[name] or []]
             continue
         text = _text(form[name])
         if not text:

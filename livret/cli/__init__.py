@@ -21,6 +21,7 @@ def main(ctx: click.Context, root: str | None) -> None:
 # Each module adds its commands to ``main``.
 from . import (  # noqa: E402
     build_cmds,  # noqa: F401
+    calendar_cmds,  # noqa: F401
     interop_cmds,  # noqa: F401
     learners_cmds,  # noqa: F401
     mail_cmds,  # noqa: F401

@@ -166,10 +166,12 @@ DEMO_MAIL_DOMAIN = "cap-competences.example"
 
 def demo_mails(project: Project, accounts: Accounts, base_url: str) -> int:
     """What the organisation would have mailed by now: the company tutor's link to Lucas Moreau's
-    workspace, and the reminders of what waits for a signature; written to the outbox at once
-    (``.eml`` files: the demo has no mail server).  Returns how many mails were written."""
+    workspace, and the scheduled mails that are due (meeting reminders, the tutors' weekly digest,
+    escalations, the reminders of what waits for a signature: livret.planning.scheduler); written to
+    the outbox at once (``.eml`` files: the demo has no mail server).  Returns how many mails were written."""
     from ..company.access import CompanyAccess
     from ..mail.sender import MailSender
+    from ..planning.scheduler import run_scheduler
     from ..signoff.reminders import run_round
 
     profile = project.store.profile("lucas-moreau")
@@ -179,7 +181,7 @@ def demo_mails(project: Project, accounts: Accounts, base_url: str) -> int:
             if user is not None and user.email:
                 CompanyAccess(project, accounts).send_link(profile.id, name=user.name, email=user.email,
                                                            author=profile.tutors[0], base_url=base_url)
-    run_round(project, base_url=base_url)
+    run_scheduler(project, base_url=base_url, extra_rounds=[("signoff", run_round)])
     return len(MailSender(project, smtp=None).run_once().sent)
 
 

@@ -1,4 +1,4 @@
-"""Sign-off commands: ``notify`` (the reminders of what waits for a signature)."""
+"""Scheduled mails: ``notify`` (meeting reminders, weekly digests, escalations, sign-off reminders)."""
 
 from __future__ import annotations
 
@@ -9,35 +9,55 @@ from ..store.project import Project
 from . import main
 from .common import fail, require_store, root_option
 
+KIND_LABELS = {"reminder": "rappel de rendez-vous", "digest": "récapitulatif hebdomadaire",
+               "escalation": "suivis en retard"}
+
 
 @main.command()
 @click.option("--base-url", default=None, metavar="URL",
               help="Adresse publique de l'application pour les liens des courriels "
                    "(par défaut : public_url de _organisation.yml).")
-@click.option("--dry-run", is_flag=True, help="Afficher les relances sans rien envoyer ni enregistrer.")
+@click.option("--dry-run", is_flag=True, help="Afficher les courriels dus sans rien envoyer ni enregistrer.")
 @root_option
 def notify(project: Project, base_url: str | None, dry_run: bool) -> None:
-    """Relance par courriel (une seule fois) chaque signataire dont la signature est attendue depuis
-    plus de signoff.remind_after_days jours ; un courriel par personne, via la file d'envoi."""
+    """Met en file les courriels programmés qui sont dus (rappels de rendez-vous la veille, récapitulatif
+    hebdomadaire des tuteurs, suivis en retard signalés aux administrateurs, relances de signature),
+    chacun une seule fois, puis envoie la file une fois et s'arrête (pour cron)."""
+    from ..mail.sender import MailSender
+    from ..planning.scheduler import run_scheduler
     from ..signoff.reminders import run_round
 
     require_store(project)
     if base_url is not None and not base_url.startswith(("https://", "http://")):
         fail("--base-url : une adresse http:// ou https:// est attendue", 2)
     try:
-        result = run_round(project, base_url=base_url, dry_run=dry_run)
+        report = run_scheduler(project, base_url=base_url, dry_run=dry_run, extra_rounds=[("signoff", run_round)])
     except ValueError as exc:
         fail(str(exc), 2)
+    if "signoff" in report.errors:
+        fail(report.errors["signoff"], 2)
+    verb = "à envoyer" if dry_run else "mis en file"
+    for notice in report.queued:
+        click.echo(f"{notice.name} <{notice.to}> : {KIND_LABELS.get(notice.kind, notice.kind)} {verb} "
+                   f"({notice.summary})")
+    result = report.rounds["signoff"]
     verb = "à relancer" if dry_run else "relancé·e"
     for r in result.sent:
         if r.mail_id is None and not dry_run:
             continue
         items = "; ".join(f"{p.entry_title} ({p.learner_name}, depuis le {fr_date(p.since)})" for p in r.items)
         click.echo(f"{r.name} <{r.email}> {verb} : {items}")
-    for username, why in result.skipped:
-        click.echo(f"{username} : pas de relance ({why})", err=True)
+    for who, why in [*report.skipped, *result.skipped]:
+        click.echo(f"{who} : pas de {'courriel' if (who, why) in report.skipped else 'relance'} ({why})", err=True)
     count = sum(1 for r in result.sent if dry_run or r.mail_id is not None)
     if dry_run:
+        click.echo(f"{len(report.queued)} courriel(s) programmé(s) à envoyer (rien n'a été envoyé ni enregistré).")
         click.echo(f"{count} courriel(s) de relance à envoyer (rien n'a été envoyé ni enregistré).")
-    else:
-        click.echo(f"{count} courriel(s) de relance mis en file d'envoi.")
+        return
+    click.echo(f"{len(report.queued)} courriel(s) programmé(s) mis en file d'envoi.")
+    click.echo(f"{count} courriel(s) de relance mis en file d'envoi.")
+    sent = MailSender(project).run_once()
+    click.echo(f"File d'envoi : {len(sent.sent)} envoyé(s), {len(sent.postponed)} reporté(s), "
+               f"{len(sent.failed)} en échec.")
+    if sent.stopped:
+        click.echo(f"Envoi interrompu : {sent.stopped}", err=True)

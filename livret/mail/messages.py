@@ -38,7 +38,12 @@ SUBJECTS = {
     "company-link": "Un accès à l'espace entreprise",
     "signoff-reminder": "Des documents attendent votre signature",
     "test": "Courriel de test de livret",
+    "meeting-reminder": "Rappel : un rendez-vous demain",
+    "weekly-digest": "Votre semaine de suivi",
+    "followup-escalation": "Des suivis en retard",
 }
+#: A file carried by a mail: (file name, MIME type such as ``text/calendar``, content).
+Attachment = tuple[str, str, bytes]
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,11 @@ class Message:
     #: ``invitation``, ``reset``, ``company-link``, ``signoff-reminder``, ``test``...
     kind: str
     to_name: str = ""
+    #: Files joined to the mail (a meeting's ``.ics``).
+    attachments: tuple[Attachment, ...] = ()
+    #: The one-click unsubscribe link of a scheduled mail (livret.mail.preferences): shown in the
+    #: footer and sent as ``List-Unsubscribe`` with ``List-Unsubscribe-Post`` (RFC 8058).
+    unsubscribe_url: str = ""
 
 
 def link_url(base_url: str | None, token: str) -> str:
@@ -85,14 +95,17 @@ def _validity(expires: dt.datetime, now: dt.datetime | None = None) -> str:
     return "1 heure" if hours <= 1 else f"{hours} heures"
 
 
-def render(kind: str, org, *, to: str, to_name: str = "", subject: str | None = None, **context) -> Message:
+def render(kind: str, org, *, to: str, to_name: str = "", subject: str | None = None,
+           attachments: tuple[Attachment, ...] = (), unsubscribe_url: str = "", **context) -> Message:
     """The message of template ``<kind>.txt`` / ``<kind>.html`` for ``org``."""
     name = org.name
-    data = {"org_name": name, "org_contact": org.contact or "", "person_name": to_name, **context}
+    data = {"org_name": name, "org_contact": org.contact or "", "person_name": to_name,
+            "unsubscribe_url": unsubscribe_url, **context}
     text = _text_env.get_template(f"{kind}.txt").render(data)
     html = _html_env.get_template(f"{kind}.html").render(data)
     subject = subject or SUBJECTS[kind].format(org=name)
-    return Message(to=to, subject=subject, text=text, html=html, kind=kind, to_name=to_name)
+    return Message(to=to, subject=subject, text=text, html=html, kind=kind, to_name=to_name,
+                   attachments=tuple(attachments), unsubscribe_url=unsubscribe_url)
 
 
 def invitation(org, *, person_name: str, to: str, url: str, expires: dt.datetime) -> Message:
@@ -115,10 +128,40 @@ def company_link(org, *, person_name: str, to: str, learner_names: list[str], ur
 
 
 def signoff_reminder(org, *, person_name: str, to: str, items: list[tuple[str, str, dt.date]],
-                     url: str) -> Message:
+                     url: str, unsubscribe_url: str = "") -> Message:
     """What waits for this person's signature: (learner name, entry title, waiting since)."""
     rows = [{"learner": learner, "title": title, "since": fr_date(since)} for learner, title, since in items]
-    return render("signoff-reminder", org, to=to, to_name=person_name, url=url, items=rows)
+    return render("signoff-reminder", org, to=to, to_name=person_name, url=url, items=rows,
+                  unsubscribe_url=unsubscribe_url)
+
+
+def meeting_reminder(org, *, person_name: str, to: str, kind_label: str, learner_name: str, when: dt.datetime,
+                     duration: int, modality_label: str, place: str = "", video_link: str = "",
+                     participants: list[str] = (), ics: bytes = b"", unsubscribe_url: str = "") -> Message:
+    """The day before a planned meeting: what, when, where (or the video link), with whom; the ``.ics``
+    joined so the meeting lands in the person's calendar (the same UID as their feed: no duplicate)."""
+    attachments = (("rendez-vous.ics", "text/calendar", ics),) if ics else ()
+    return render("meeting-reminder", org, to=to, to_name=person_name, kind_label=kind_label,
+                  learner_name=learner_name, when=fr_moment(when, org.timezone), duration=duration,
+                  modality_label=modality_label, place=place or "", video_link=video_link or "",
+                  participants=list(participants), attachments=attachments, unsubscribe_url=unsubscribe_url)
+
+
+def weekly_digest(org, *, person_name: str, to: str, week_label: str, meetings: list[dict],
+                  followups: list[dict], alerts: list[tuple[str, int]], signoffs: list[dict], url: str,
+                  unsubscribe_url: str = "") -> Message:
+    """A tutor's week: ``meetings`` ({when, kind, learner}), ``followups`` ({learner, label, state, due}),
+    ``alerts`` (learner name, count of open alerts: never their text), ``signoffs`` ({learner, title, since})."""
+    return render("weekly-digest", org, to=to, to_name=person_name, week_label=week_label,
+                  meetings=list(meetings), followups=list(followups), alerts=list(alerts),
+                  signoffs=list(signoffs), url=url, unsubscribe_url=unsubscribe_url)
+
+
+def followup_escalation(org, *, person_name: str, to: str, days: int, items: list[dict], url: str,
+                        unsubscribe_url: str = "") -> Message:
+    """To an administrator: follow-ups overdue by at least ``days`` days ({learner, label, due, tutors})."""
+    return render("followup-escalation", org, to=to, to_name=person_name, days=days, items=list(items), url=url,
+                  unsubscribe_url=unsubscribe_url)
 
 
 def test_message(org, *, to: str, server: str) -> Message:
@@ -144,6 +187,13 @@ def to_email(message: Message, sender: Sender, *, message_id: str | None = None,
     mail["Message-ID"] = message_id or new_message_id(sender)
     mail["Auto-Submitted"] = "auto-generated"
     mail["Content-Language"] = "fr"
+    if message.unsubscribe_url:
+        mail["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     mail.set_content(message.text, subtype="plain", charset="utf-8")
     mail.add_alternative(message.html, subtype="html", charset="utf-8")
+    for filename, mimetype, content in message.attachments:
+        maintype, _, subtype = mimetype.partition("/")
+        params = {"method": "PUBLISH"} if mimetype == "text/calendar" else {}
+        mail.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename, params=params)
     return mail

@@ -15,7 +15,10 @@ committed — and never waits for a server.  The background sender
   growing delay (the sender's schedule); a permanent one (5xx, recipient
   refused) or too many attempts mark it ``failed`` with the server's last
   answer in ``last_error``; an administrator can :meth:`Outbox.retry` it;
-- once sent, the bodies (which carry one-time links) are erased; kind,
+- attachments (a meeting's ``.ics``) are kept as JSON (base64 contents) with
+  the one-click unsubscribe link of a scheduled mail (``List-Unsubscribe``);
+- once sent, the bodies (which carry one-time links), the attachments and the
+  unsubscribe link are erased; kind,
   recipient, subject, times, Message-ID and the server's answer remain,
   until :meth:`Outbox.purge`.
 
@@ -24,7 +27,9 @@ Times are UTC, ISO 8601 with microseconds (fixed width: they compare as text).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 import re
 import sqlite3
 from collections.abc import Callable
@@ -57,11 +62,17 @@ instance_db.register("outbox", [
     CREATE INDEX outbox_due ON outbox (state, next_attempt);
     CREATE INDEX outbox_created ON outbox (created);
     """,
+    # version 2: attachments (JSON list of [name, mimetype, base64]) and the unsubscribe link (issue 16)
+    """
+    ALTER TABLE outbox ADD COLUMN attachments TEXT NOT NULL DEFAULT '';
+    ALTER TABLE outbox ADD COLUMN unsubscribe_url TEXT NOT NULL DEFAULT '';
+    """,
 ])
 
 STATES = {"queued": "en attente", "sending": "en cours d'envoi", "sent": "envoyé", "failed": "en échec"}
 KINDS = {"invitation": "invitation", "reset": "nouveau mot de passe", "company-link": "lien entreprise",
-         "signoff-reminder": "rappel de signature", "test": "test"}
+         "signoff-reminder": "rappel de signature", "test": "test", "meeting-reminder": "rappel de rendez-vous",
+         "weekly-digest": "récapitulatif hebdomadaire", "followup-escalation": "suivi en retard"}
 #: A ``sending`` row older than this was interrupted (a crash, a kill): it is queued again.
 STALE_SENDING = dt.timedelta(minutes=10)
 #: The admin pages warn when the oldest queued mail waits longer than this.
@@ -84,6 +95,20 @@ def utcnow() -> dt.datetime:
 
 def parse_time(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text) if text else None
+
+
+def dump_attachments(attachments) -> str:
+    """The outbox column of a message's attachments: JSON of [name, mimetype, base64] ('' for none)."""
+    if not attachments:
+        return ""
+    return json.dumps([[name, mimetype, base64.b64encode(content).decode("ascii")]
+                       for name, mimetype, content in attachments])
+
+
+def load_attachments(text: str | None) -> tuple:
+    if not text:
+        return ()
+    return tuple((name, mimetype, base64.b64decode(data)) for name, mimetype, data in json.loads(text))
 
 
 def mask_tokens(text: str) -> str:
@@ -110,6 +135,8 @@ class OutboxMail:
     sent_at: dt.datetime | None
     message_id: str
     transport: str | None
+    attachments: tuple = ()
+    unsubscribe_url: str = ""
 
     @property
     def state_label(self) -> str:
@@ -122,7 +149,8 @@ class OutboxMail:
     @property
     def message(self) -> Message:
         return Message(to=self.recipient, subject=self.subject, text=self.text, html=self.html, kind=self.kind,
-                       to_name=self.recipient_name)
+                       to_name=self.recipient_name, attachments=self.attachments,
+                       unsubscribe_url=self.unsubscribe_url)
 
     @property
     def eml_name(self) -> str:
@@ -136,7 +164,8 @@ def _mail(row: sqlite3.Row) -> OutboxMail:
         subject=row["subject"], text=row["text"], html=row["html"], created=parse_time(row["created"]),
         state=row["state"], attempts=row["attempts"], next_attempt=parse_time(row["next_attempt"]),
         claimed_at=parse_time(row["claimed_at"]), last_error=row["last_error"], answer=row["answer"],
-        sent_at=parse_time(row["sent_at"]), message_id=row["message_id"], transport=row["transport"])
+        sent_at=parse_time(row["sent_at"]), message_id=row["message_id"], transport=row["transport"],
+        attachments=load_attachments(row["attachments"]), unsubscribe_url=row["unsubscribe_url"] or "")
 
 
 @dataclass(frozen=True)
@@ -182,9 +211,10 @@ class Outbox:
             raise ValueError("destinataire de courriel invalide")
         now = now or utcnow()
         values = (message.kind, message.to, message.to_name or "", " ".join(message.subject.split()),
-                  message.text, message.html, iso(now), iso(now), new_message_id())
+                  message.text, message.html, iso(now), iso(now), new_message_id(),
+                  dump_attachments(message.attachments), message.unsubscribe_url or "")
         sql = ("INSERT INTO outbox (kind, recipient, recipient_name, subject, text, html, created, next_attempt, "
-               "message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+               "message_id, attachments, unsubscribe_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         if conn is not None:
             mail_id = conn.execute(sql, values).lastrowid
         else:
@@ -226,7 +256,8 @@ class Outbox:
         now = now or utcnow()
         with self.db.transaction() as conn:
             conn.execute("UPDATE outbox SET state = 'sent', sent_at = ?, answer = ?, transport = ?, text = '', "
-                         "html = '', claimed_at = NULL, last_error = NULL WHERE id = ?",
+                         "html = '', attachments = '', unsubscribe_url = '', claimed_at = NULL, "
+                         "last_error = NULL WHERE id = ?",
                          (iso(now), answer[:2000], transport, mail_id))
 
     def postpone(self, mail_id: int, error: str, *, at: dt.datetime, transport: str) -> None:

@@ -237,6 +237,9 @@ def _inputs_hashes(project: Project, common: _Common, learner_id: str, audiences
         _hash_file(h, store.root / FRAMEWORKS_DIR / f"{framework}.yml", "framework", follow=False)
     else:
         _hash_tree(h, store.root / FRAMEWORKS_DIR, "frameworks", follow=False)
+    for group in store.groups_of(learner_id):  # its work-study calendar is on the learner's « Alternance » page
+        if group.calendar:
+            h.update(f"group {group.id} {group.model_dump_json(include={'calendar'})}".encode())
     learner = h.hexdigest()
     return {aud: hashlib.sha256(f"{learner} {aud}".encode()).hexdigest() for aud in audiences}
 

@@ -141,7 +141,7 @@ class LivretPlugin(BasePlugin[LivretConfig]):
             seals = {e.id: check_seal(store.root, e.meta) for e in record.entries if e.type == "signature"}
             self.sites.append(learner_site(record, self.config.audience, today, settings,
                                            directory_urls=config.use_directory_urls, seals=seals,
-                                           people=store.people_names()))
+                                           people=store.people_names(), groups=store.groups_of(lid)))
             self._prefix[lid] = "" if single else f"{lid}/"
             if not single:
                 summaries.append(pv.summary(record, settings, today, self.config.audience))

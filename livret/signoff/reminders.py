@@ -11,8 +11,11 @@ neither.  A company tutor's mail carries a fresh company link (they have no
 password); the others' a link to the sign-in page.  Staff entries never
 produce a reminder (nothing of them reaches a mail).
 
-``livret notify`` runs one round; the app runs one every hour in a thread
-(:class:`ReminderThread`, ``LIVRET_REMINDERS``).
+A signer who unsubscribed (:mod:`livret.mail.preferences`, kind
+``signoff-reminder``) is left out; every reminder carries its unsubscribe link.
+``livret notify`` runs one round with the other scheduled mails
+(:func:`livret.planning.scheduler.run_scheduler`, which the app runs every hour
+in its one scheduler thread, ``LIVRET_REMINDERS``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from ..instance.onetime import COMPANY_LINK_TTL, OneTimeLinks
 from ..jobs.periodic import PeriodicRounds
 from ..mail import messages
 from ..mail.outbox import Outbox
-from ..store import UnknownLearner
+from ..mail.preferences import MailPreferences, user_subject
 from ..store.visibility import visible_ids
 from ..views import signoffs as sv
 
@@ -52,6 +55,8 @@ INTERVAL = 3600.0
 #: The purpose of a company tutor's one-time link (:mod:`livret.company`).
 COMPANY_PURPOSE = "company"
 SIGN_IN_PATH = "/connexion"
+#: The kind of mail preference (livret.mail.preferences) these reminders obey.
+KIND = "signoff-reminder"
 
 
 @dataclass
@@ -86,13 +91,8 @@ def due(project, today: dt.date) -> list[sv.Pending]:
     if not settings.rules:
         return []
     out = []
-    for lid in store.learner_ids():
-        try:
-            record = store.load_learner(lid)
-        except UnknownLearner:
-            continue
-        if record.profile is None:
-            continue
+    for record in store.valid_records():
+        lid = record.id
         shared = visible_ids((e.meta for e in record.entries), "shared")
         for p in sv.pending_signoffs(record.profile, record.entries, settings.rules, learner_id=lid):
             if p.entry_id in shared and p.days(today) >= settings.remind_after_days:
@@ -122,6 +122,7 @@ def run_round(project, *, base_url: str | None = None, now: dt.datetime | None =
     base = (base_url or org.public_url or "").rstrip("/")
     db = instance_db.InstanceDB.for_project(project)
     accounts = Accounts(db)
+    preferences = MailPreferences(db)
     done = already_reminded(db)
     by_person: dict[str, Reminder] = {}
     result = Round()
@@ -132,9 +133,10 @@ def run_round(project, *, base_url: str | None = None, now: dt.datetime | None =
             reminder = by_person.get(username)
             if reminder is None:
                 user = accounts.get(username)
-                if user is None or user.disabled or not user.email:
+                unsubscribed = user is not None and not preferences.wants(user_subject(username), KIND)
+                if user is None or user.disabled or not user.email or unsubscribed:
                     why = ("compte inconnu" if user is None else "compte désactivé" if user.disabled
-                           else "pas d'adresse e-mail")
+                           else "pas d'adresse e-mail" if not user.email else "désabonné·e de ces relances")
                     if (username, why) not in result.skipped:
                         result.skipped.append((username, why))
                     continue
@@ -154,6 +156,7 @@ def _send(db: instance_db.InstanceDB, org, reminder: Reminder, base: str, now: d
     """The reminder's rows and its mail (and a company tutor's link) in one transaction; the mail id,
     None when another round already reminded every item."""
     items = [(p.learner_name, p.entry_title, p.since) for p in reminder.items]
+    unsubscribe = MailPreferences(db).unsubscribe_url(base, user_subject(reminder.username), KIND)
     with db.transaction() as conn:
         fresh = 0
         for p in reminder.items:
@@ -170,7 +173,8 @@ def _send(db: instance_db.InstanceDB, org, reminder: Reminder, base: str, now: d
             url = messages.link_url(base, token)
         else:
             url = base + SIGN_IN_PATH
-        message = messages.signoff_reminder(org, person_name=reminder.name, to=reminder.email, items=items, url=url)
+        message = messages.signoff_reminder(org, person_name=reminder.name, to=reminder.email, items=items, url=url,
+                                            unsubscribe_url=unsubscribe)
         mail_id = Outbox(db).enqueue(message, conn=conn)
     log.info("relance de signature : %s (%d entrée(s))", reminder.username, len(reminder.items))
     return mail_id

@@ -28,8 +28,18 @@ EARLIEST_DATE = dt.date(2000, 1, 1)
 #: entry (``date``, ``period_start``) say what happened: never after today.
 PLANNED_DATE_KEYS = frozenset({"due", "period_end"})
 
+#: Keys planned ahead for one entry type only: a company mission's period is a plan (the mission plan).
+TYPE_PLANNED_DATE_KEYS: dict[str, frozenset[str]] = {"mission": frozenset({"period_start"})}
+
 #: Keys the range does not apply to: set by the server (it is "today").
 UNCHECKED_DATE_KEYS = frozenset({"recorded"})
+
+#: Entry types whose ``date`` is ahead by nature (a planned meeting): planned, and a plan that stands
+#: (status ``planned``, new or moved) starts after its recording; a cancellation may name a past plan.
+PLANNED_TYPES = frozenset({"planned-meeting"})
+#: The refusal of a plan starting before it is recorded.
+PAST_PLAN = ("date passée : un rendez-vous planifié est à venir ; pour ce qui a eu lieu, écrivez un entretien "
+             "(Entretien de suivi)")
 
 
 @dataclass(frozen=True)
@@ -96,19 +106,25 @@ def check_date_window(entry: EntryBase, window: DateWindow, timezone: str, *,
     for a new entry, "son enregistrement" for a file checked later.
     """
     errors: list[FieldError] = []
+    plan = entry.type in PLANNED_TYPES
+    if plan and getattr(entry, "status", None) == "planned" and entry.date <= entry.recorded:
+        local = entry.date.astimezone(ZoneInfo(timezone))
+        errors.append(FieldError(("date",), f"{PAST_PLAN} (lu : {fr_date(local)} à {local.strftime('%H:%M')})"))
     for key in type(entry).model_fields:
         value = getattr(entry, key)
         if key in UNCHECKED_DATE_KEYS or not isinstance(value, dt.date):  # a datetime is a date too
             continue
         day = calendar_day(value, timezone)
-        planned = key in PLANNED_DATE_KEYS
+        planned = key in PLANNED_DATE_KEYS or (plan and key == "date") or \
+            key in TYPE_PLANNED_DATE_KEYS.get(entry.type, ())
         last = window.last_planned if planned else window.last
         if window.first <= day <= last:
             continue
         allowed = _between(window.first, last) + window.programme()
         if not planned and day > window.today:
             message = (f"date postérieure à {today_is}, le {fr_date(window.today)} (lu : {fr_date(day)}) : "
-                       f"une entrée décrit ce qui a eu lieu ; dates admises : {allowed}")
+                       f"une entrée décrit ce qui a eu lieu (pour l'avenir, planifiez un rendez-vous) ; "
+                       f"dates admises : {allowed}")
         else:
             message = f"date hors de la période admise (lu : {fr_date(day)}) : {allowed}"
         errors.append(FieldError((key,), message))

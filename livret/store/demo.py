@@ -16,7 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .signatures import file_sha256
-from .yamlio import parse_front_matter, render_front_matter
+from .yamlio import dump_yaml, load_yaml, parse_front_matter, render_front_matter
 
 #: The day the shipped demo describes (docs/demo.md).
 DEMO_TODAY = dt.date(2026, 11, 21)
@@ -38,6 +38,8 @@ def _shift_datetime(value: str, delta: dt.timedelta, tz: ZoneInfo) -> str:
 
 def _shift(data: dict, delta: dt.timedelta, tz: ZoneInfo) -> dict:
     out = dict(data)
+    if isinstance(out.get("calendar"), list):  # the work-study periods of a profile or a group
+        out["calendar"] = [_shift(p, delta, tz) if isinstance(p, dict) else p for p in out["calendar"]]
     for key in DATETIME_KEYS:
         if isinstance(out.get(key), str):
             out[key] = _shift_datetime(out[key], delta, tz)
@@ -62,6 +64,10 @@ def rebase_dates(portfolios: Path, today: dt.date, *, timezone: str = "Europe/Pa
     for profile in sorted(portfolios.glob("*/learner.md")):
         doc = parse_front_matter(profile.read_text(encoding="utf-8"))
         profile.write_text(render_front_matter(_shift(doc.data, delta, tz), doc.body), encoding="utf-8")
+    for group in sorted(portfolios.glob("_groups/*.yml")):  # their dates and work-study calendars
+        data = load_yaml(group.read_text(encoding="utf-8")).data
+        if isinstance(data, dict):
+            group.write_text(dump_yaml(_shift(data, delta, tz)), encoding="utf-8")
     moved: dict[str, str] = {}  # old path -> new path, relative to portfolios/
     signatures: list[Path] = []
     for path in sorted(portfolios.glob("*/entries/*.md")):

@@ -172,4 +172,7 @@ _TAGS: set[str] = {
     "alert",
     "company-feedback",
     "observation",
+    "signature",
+    "planned-meeting",
+    "mission",
 }

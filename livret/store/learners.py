@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -125,6 +125,17 @@ class LearnerReader(FileReader):
         record = hit[1]
         return dataclasses.replace(record, entries=list(record.entries), files=list(record.files),
                                    problems=list(record.problems), version=signature)
+
+    def valid_records(self, learner_ids: Iterable[str] | None = None) -> Iterator[LearnerRecord]:
+        """The records of ``learner_ids`` (default: every learner) whose profile is valid, in order; a
+        learner removed meanwhile or with an invalid profile is left out (``livret check`` reports it)."""
+        for lid in self.learner_ids() if learner_ids is None else learner_ids:
+            try:
+                record = self.load_learner(lid)
+            except UnknownLearner:
+                continue
+            if record.profile is not None:
+                yield record
 
     def derived(self, record: LearnerRecord, key: Hashable, compute: Callable[[LearnerRecord], T]) -> T:
         """``compute(record)``, computed once per state of the learner's files.

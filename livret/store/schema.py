@@ -83,6 +83,7 @@ MEETING_KINDS = {
     "bilan-intermediaire": "Bilan intermédiaire",
     "bilan-final": "Bilan final",
     "visite-entreprise": "Visite en entreprise",
+    "entretien-tripartite": "Entretien tripartite",
 }
 MODALITIES = {
     "presentiel": "Présentiel",
@@ -112,7 +113,8 @@ CONTRACTS = {
     "aucun": "Aucun contrat",
 }
 
-MeetingKind = Literal["accueil", "suivi", "bilan-intermediaire", "bilan-final", "visite-entreprise"]
+MeetingKind = Literal["accueil", "suivi", "bilan-intermediaire", "bilan-final", "visite-entreprise",
+                      "entretien-tripartite"]
 Modality = Literal["presentiel", "distance-synchrone", "distance-asynchrone"]
 PlanStatus = Literal["open", "done", "dropped"]
 AlertStatus = Literal["open", "closed"]
@@ -348,6 +350,78 @@ class SignoffSettings(Strict):
     remind_after_days: int = Field(7, ge=1, le=365, title="Relance du signataire après (jours)")
 
 
+FollowupWhat = Literal["welcome", "positioning", "company-checkin", "company-visit", "contact"]
+FOLLOWUP_WHATS = {
+    "welcome": "Entretien d'accueil",
+    "positioning": "Positionnement initial",
+    "company-checkin": "Point avec l'entreprise avant la fin de la période d'essai (apprentissage)",
+    "company-visit": "Visite en entreprise périodique",
+    "contact": "Contact de suivi régulier",
+}
+Contract = Literal["apprentissage", "professionnalisation", "stage", "aucun"]
+
+
+class FollowupRule(Strict):
+    """One rule of the organisation's follow-up process (docs/planning.md).
+
+    - ``welcome``: a meeting of kind ``accueil`` within ``within_days`` of the start;
+    - ``positioning``: a positioning entry within ``within_days`` of the start;
+    - ``company-checkin``: a meeting with the company (``visite-entreprise`` or ``entretien-tripartite``)
+      before the ``presence_days``-th day of effective presence in the company (45: the end of the
+      free-break period of an apprenticeship, Code du travail L6222-18), counted from the calendar's
+      company periods minus the absences;
+    - ``company-visit``: a ``visite-entreprise`` meeting every ``every_months`` months;
+    - ``contact``: a follow-up meeting (any kind) at least every ``every_days`` days.
+
+    ``programmes``, ``groups`` and ``contracts`` narrow who the rule applies to (empty: everyone).
+    """
+
+    id: Annotated[str, StringConstraints(pattern=GROUP_ID_RE.pattern)] = Field(title="Identifiant")
+    what: FollowupWhat = Field(title="Règle")
+    label: str | None = Field(None, max_length=200, title="Libellé")
+    within_days: int | None = Field(None, ge=1, le=365, title="Sous (jours)")
+    presence_days: int | None = Field(None, ge=1, le=365, title="Avant le n-ième jour de présence en entreprise")
+    every_months: int | None = Field(None, ge=1, le=24, title="Tous les (mois)")
+    every_days: int | None = Field(None, ge=1, le=365, title="Tous les (jours)")
+    programmes: list[ShortText] = Field(default_factory=list, title="Formations concernées")
+    groups: list[GroupId] = Field(default_factory=list, title="Groupes concernés")
+    contracts: list[Contract] = Field(default_factory=list, title="Contrats concernés")
+
+    @model_validator(mode="after")
+    def _parameters(self) -> "FollowupRule":
+        needed = {"welcome": "within_days", "positioning": "within_days", "company-checkin": "presence_days",
+                  "company-visit": "every_months", "contact": "every_days"}[self.what]
+        if getattr(self, needed) is None:
+            raise FieldValueError(needed, f"la règle « {self.what} » demande {needed}")
+        extra = [k for k in ("within_days", "presence_days", "every_months", "every_days")
+                 if k != needed and getattr(self, k) is not None]
+        if extra:
+            raise FieldValueError(extra[0], f"{extra[0]} ne s'applique pas à la règle « {self.what} »")
+        return self
+
+
+class FollowupSettings(Strict):
+    rules: list[FollowupRule] = Field(default_factory=list, title="Règles de suivi")
+    #: A follow-up overdue by this many days is escalated to the admins (one mail, once).
+    escalate_after_days: int = Field(7, ge=1, le=365, title="Alerte aux administrateurs après (jours de retard)")
+
+    @model_validator(mode="after")
+    def _unique(self) -> "FollowupSettings":
+        ids = [r.id for r in self.rules]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise FieldValueError("rules", f"identifiant de règle cité deux fois : {', '.join(twice)}")
+        return self
+
+
+class NotifySettings(Strict):
+    """When the scheduled mails go out (organisation's local time)."""
+
+    reminder_hour: int = Field(17, ge=0, le=23, title="Rappel des rendez-vous la veille, à (heure)")
+    digest_weekday: int = Field(0, ge=0, le=6, title="Récapitulatif hebdomadaire le (0 = lundi)")
+    digest_hour: int = Field(7, ge=0, le=23, title="Récapitulatif hebdomadaire à (heure)")
+
+
 class Organisation(Strict):
     name: ShortText = "Organisme de formation"
     address: str | None = None
@@ -364,11 +438,47 @@ class Organisation(Strict):
     security: SecuritySettings = SecuritySettings()
     mail: MailSettings = MailSettings()
     signoff: SignoffSettings = SignoffSettings()
+    followup: FollowupSettings = FollowupSettings()
+    notify: NotifySettings = NotifySettings()
 
 
 # --------------------------------------------------------------------------
 # Learner profile (portfolios/<id>/learner.md)
 # --------------------------------------------------------------------------
+
+
+PeriodKind = Literal["centre", "entreprise", "absence"]
+PERIOD_KINDS = {"centre": "En centre de formation", "entreprise": "En entreprise",
+                "absence": "Absence (entreprise ou centre)"}
+
+
+class CalendarPeriod(Strict):
+    """A period of the work-study calendar (alternance): at the centre, in the company, or an absence.
+
+    Days are whole days, both ends included; an absence of a half-day is
+    entered as that day (it counts as a day: Code du travail L6222-18).
+    """
+
+    start: dt.date = Field(title="Du")
+    end: dt.date = Field(title="Au")
+    kind: PeriodKind = Field(title="Lieu")
+    label: str | None = Field(None, max_length=200, title="Précision")
+
+    @model_validator(mode="after")
+    def _order(self) -> "CalendarPeriod":
+        if self.end < self.start:
+            raise FieldValueError("end", "la fin de la période précède son début")
+        return self
+
+
+def _no_overlap(periods: list[CalendarPeriod], key: str) -> None:
+    """Centre and company periods never overlap (an absence may fall inside either)."""
+    placed = sorted((p for p in periods if p.kind != "absence"), key=lambda p: p.start)
+    for before, after in zip(placed, placed[1:]):
+        if after.start <= before.end:
+            raise FieldValueError(key, f"périodes qui se chevauchent : du {before.start.isoformat()} au "
+                                       f"{before.end.isoformat()} et du {after.start.isoformat()} au "
+                                       f"{after.end.isoformat()}")
 
 
 class Company(Strict):
@@ -407,9 +517,12 @@ class LearnerProfile(Strict):
     account: Username | None = Field(None, title="Compte de l'apprenant·e")
     tutors: list[Username] = Field(default_factory=list, title="Tuteurs")
     company_tutors: list[Username] = Field(default_factory=list, title="Tuteurs entreprise")
+    #: The learner's own work-study calendar (their groups' calendars add to it).
+    calendar: list[CalendarPeriod] = Field(default_factory=list, title="Calendrier de l'alternance")
 
     @model_validator(mode="after")
     def _dates(self) -> "LearnerProfile":
+        _no_overlap(self.calendar, "calendar")
         if self.end is not None and self.end < self.start:
             raise FieldValueError("end", "la date de fin précède la date de début")
         if self.company_tutors and not self.company:
@@ -454,9 +567,12 @@ class Group(Strict):
     weekly_hours: float | None = Field(None, ge=0, le=80, title="Heures prévues par semaine")
     description: str | None = Field(None, max_length=2000, title="Description")
     members: list[LearnerId] = Field(default_factory=list, title="Apprenant·es")
+    #: The group's work-study calendar (each member's own periods add to it).
+    calendar: list[CalendarPeriod] = Field(default_factory=list, title="Calendrier de l'alternance")
 
     @model_validator(mode="after")
     def _rules(self) -> "Group":
+        _no_overlap(self.calendar, "calendar")
         if self.start is not None and self.end is not None and self.end < self.start:
             raise FieldValueError("end", "la date de fin précède la date de début")
         if len(set(self.members)) != len(self.members):
@@ -684,6 +800,93 @@ class Observation(EntryBase):
         return self
 
 
+class Participant(Strict):
+    """Someone else taking part in a planned meeting (reminders go to the address)."""
+
+    name: ShortText = Field(title="Nom")
+    email: EmailAddress = Field(title="Adresse e-mail")
+
+
+PLAN_STATUSES_FR = {"planned": "Prévu", "cancelled": "Annulé"}
+
+
+class PlannedMeeting(EntryBase):
+    """A meeting or visit planned ahead (docs/planning.md). ``date`` is when it starts.
+
+    Moving or cancelling is a new record whose ``updates`` names the first
+    plan of the chain, with a ``reason``; the latest record of a chain is the
+    plan as it stands.  The meeting entry written once it was held names the
+    plan in ``about``.
+    """
+
+    label: ClassVar[str] = "Rendez-vous planifié"
+    writers: ClassVar[frozenset[str]] = TUTOR_ROLES
+    levels: ClassVar[str] = "none"
+    type: Literal["planned-meeting"]
+    kind: MeetingKind = Field(title="Nature")
+    modality: Modality = Field(title="Modalité")
+    duration: int = Field(ge=1, le=1440, title="Durée (minutes)")
+    place: str | None = Field(None, max_length=300, title="Lieu")
+    video_link: str | None = Field(None, max_length=500, pattern=r"^https://\S+$", title="Lien de visioconférence")
+    with_learner: bool = Field(True, title="Avec l'apprenant·e")
+    with_company: bool = Field(False, title="Avec le tuteur ou la tutrice entreprise")
+    others: list[Participant] = Field(default_factory=list, max_length=20, title="Autres participants")
+    status: Literal["planned", "cancelled"] = Field("planned", title="État")
+    updates: EntryId | None = Field(None, title="Déplace ou annule le rendez-vous")
+    reason: str | None = Field(None, max_length=1000, title="Motif du changement")
+
+    @model_validator(mode="after")
+    def _plan(self) -> "PlannedMeeting":
+        if self.competencies:
+            raise FieldValueError("competencies", "un rendez-vous planifié ne porte pas de compétence")
+        if self.updates is not None and not (self.reason or "").strip():
+            raise FieldValueError("reason", "un déplacement ou une annulation donne son motif")
+        if self.updates is None and self.status == "cancelled":
+            raise FieldValueError("status", "on annule un rendez-vous existant (updates), pas un nouveau")
+        if self.status == "planned":
+            if self.modality == "presentiel" and not (self.place or "").strip():
+                raise FieldValueError("place", "un rendez-vous en présentiel a un lieu")
+            if self.modality == "distance-synchrone" and not self.video_link:
+                raise FieldValueError("video_link", "un rendez-vous à distance synchrone a un lien de visioconférence")
+            if self.kind in ("visite-entreprise", "entretien-tripartite") and not self.with_company:
+                raise FieldValueError("with_company", "une visite en entreprise ou un entretien tripartite se fait "
+                                                      "avec le tuteur ou la tutrice entreprise")
+        emails = [o.email.lower() for o in self.others]
+        if len(set(emails)) != len(emails):
+            raise FieldValueError("others", "un participant est cité deux fois")
+        return self
+
+
+MissionTerm = Literal["court", "moyen", "long"]
+MISSION_TERMS = {"court": "Court terme", "moyen": "Moyen terme", "long": "Long terme"}
+
+
+class Mission(EntryBase):
+    """A company mission of the learner's mission plan, linked to the competencies it exercises.
+
+    A change (done, dropped, new dates) is a new record whose ``updates``
+    names the first one.
+    """
+
+    label: ClassVar[str] = "Mission en entreprise"
+    writers: ClassVar[frozenset[str]] = frozenset({"tutor", "company"})
+    levels: ClassVar[str] = "none"
+    type: Literal["mission"]
+    term: MissionTerm = Field(title="Échéance")
+    period_start: dt.date | None = Field(None, title="Début")
+    period_end: dt.date | None = Field(None, title="Fin")
+    status: PlanStatus = Field("open", title="Statut")
+    updates: EntryId | None = Field(None, title="Met à jour la mission")
+
+    @model_validator(mode="after")
+    def _mission(self) -> "Mission":
+        if self.updates is None and not self.competencies:
+            raise FieldValueError("competencies", "une mission exerce au moins une compétence")
+        if self.period_start and self.period_end and self.period_end < self.period_start:
+            raise FieldValueError("period_end", "la fin de la mission précède son début")
+        return self
+
+
 SignMethod = Literal["password", "mail-link", "trainer-device", "qr-code"]
 SIGN_METHODS = {
     "password": "session ouverte par mot de passe",
@@ -743,6 +946,8 @@ ENTRY_MODELS: dict[str, type[EntryBase]] = {
     "company-feedback": CompanyFeedback,
     "observation": Observation,
     "signature": Signature,
+    "planned-meeting": PlannedMeeting,
+    "mission": Mission,
 }
 ENTRY_TYPES = tuple(ENTRY_MODELS)
 #: Entry types the organisation may ask to have signed off (``signoff.rules``).
@@ -764,6 +969,8 @@ AnyEntry = Annotated[
         CompanyFeedback,
         Observation,
         Signature,
+        PlannedMeeting,
+        Mission,
     ],
     Field(discriminator="type"),
 ]

@@ -7,11 +7,12 @@ checker, the forms and the API all call them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from pydantic import TypeAdapter, ValidationError
 
 from .errors import FieldError
-from .schema import ENTRY_MODELS, REFERENCE_KEYS, CompetencyRating, EntryBase, Framework
+from .schema import ENTRY_MODELS, REFERENCE_KEYS, CompetencyRating, EntryBase, Framework, LearnerProfile
 from .visibility import reference_refusal
 
 _RATINGS = TypeAdapter(list[CompetencyRating])
@@ -153,6 +154,72 @@ def check_references(
     return errors
 
 
+def check_plan_chain(entry: EntryBase, others: Mapping[str, EntryBase]) -> list[FieldError]:
+    """A move or cancellation of a planned meeting (``updates``) names the FIRST plan of its chain,
+    and a chain already cancelled takes no further record (docs/planning.md).
+
+    "Already": a cancellation recorded before this record (a file read later sees the whole folder).
+    """
+    if entry.type != "planned-meeting" or getattr(entry, "updates", None) is None:
+        return []
+    target = others.get(entry.updates)
+    if target is None or target.type != entry.type:
+        return []  # check_references names it
+    if getattr(target, "updates", None) is not None:
+        return [FieldError(("updates",), f"le rendez-vous {target.id} déplace ou annule déjà {target.updates} : "
+                                         f"nommez le premier rendez-vous de la série ({target.updates})")]
+    for other in others.values():
+        if (other.id != entry.id and other.type == entry.type and getattr(other, "updates", None) == target.id
+                and getattr(other, "status", None) == "cancelled"
+                and (other.recorded, other.id) < (entry.recorded, entry.id)):
+            return [FieldError(("updates",), f"le rendez-vous {target.id} est déjà annulé : "
+                                             "planifiez-en un nouveau")]
+    return []
+
+
+@dataclass(frozen=True)
+class PlanContacts:
+    """The addresses a planned meeting's reminders go to, as the caller knows them.
+
+    ``learner_email``: the learner's (profile or account); ``company_emails``:
+    each company tutor's account address (username -> address or None), None
+    when the caller does not know the accounts (the store alone: only the
+    profile's address is checked).
+    """
+
+    learner_email: str | None
+    company_emails: Mapping[str, str | None] | None = None
+
+
+def check_plan_people(entry: EntryBase, profile: LearnerProfile | None,
+                      contacts: PlanContacts | None = None) -> list[FieldError]:
+    """A plan that stands (status ``planned``) can take place and its reminders reach everyone.
+
+    A visit (``visite-entreprise``, ``entretien-tripartite``) is for a learner in work-study; a plan with
+    the company tutor needs one in the profile; the learner and the company tutors who take part need an
+    address.  Checked when a plan is written (a profile may change later: files are not re-judged).
+    """
+    if entry.type != "planned-meeting" or getattr(entry, "status", None) != "planned" or profile is None:
+        return []
+    errors: list[FieldError] = []
+    if entry.kind in ("visite-entreprise", "entretien-tripartite") and not profile.work_study:
+        errors.append(FieldError(("kind",), f"{profile.name} n'est pas en alternance : une visite en entreprise "
+                                            "ou un entretien tripartite n'a pas lieu d'être (profil : Alternance)"))
+    if entry.with_company and not profile.company_tutors:
+        errors.append(FieldError(("with_company",), f"{profile.name} n'a pas de tuteur ou tutrice entreprise : "
+                                                    "ajoutez-le au profil, ou planifiez sans l'entreprise"))
+    learner_email = contacts.learner_email if contacts is not None else profile.email
+    if entry.with_learner and not learner_email:
+        errors.append(FieldError(("with_learner",), f"{profile.name} n'a pas d'adresse e-mail pour recevoir le "
+                                                    "rappel : ajoutez-la à son profil ou à son compte"))
+    if entry.with_company and profile.company_tutors and contacts is not None and contacts.company_emails is not None:
+        missing = [u for u in profile.company_tutors if not contacts.company_emails.get(u)]
+        if missing:
+            errors.append(FieldError(("with_company",), "sans adresse e-mail pour recevoir le rappel : tuteur "
+                                                        f"ou tutrice entreprise {', '.join(missing)} (son compte)"))
+    return errors
+
+
 def check_attachments(entry: EntryBase, files: Iterable[str]) -> list[FieldError]:
     present = set(files)
     return [
@@ -178,5 +245,6 @@ def check_entry(
     return (
         check_competencies(entry, framework)
         + check_references(entry, others)
+        + check_plan_chain(entry, others)
         + check_attachments(entry, files)
     )

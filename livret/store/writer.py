@@ -37,7 +37,14 @@ from .schema import (
     LearnerProfile,
     entry_to_data,
 )
-from .validation import check_entry, raw_rating_errors, reserved_key_errors, unencodable_errors
+from .validation import (
+    PlanContacts,
+    check_entry,
+    check_plan_people,
+    raw_rating_errors,
+    reserved_key_errors,
+    unencodable_errors,
+)
 from .visibility import nameable
 from .yamlio import dump_yaml, render_front_matter
 
@@ -96,6 +103,8 @@ class NewEntry:
     learner_id: str
     fields: dict[str, Any]
     body: str = ""
+    #: A planned meeting's reminder addresses as the app knows them (see :meth:`EntryWriter.prepare_entry`).
+    contacts: PlanContacts | None = None
 
 
 #: Why a type that is not ``direct`` is refused on the generic paths (forms, API, imports).
@@ -140,12 +149,16 @@ class EntryWriter:
         record: LearnerRecord | None = None,
         author_name: str | None = None,
         internal: bool = False,
+        contacts: PlanContacts | None = None,
     ) -> EntryBase:
         """Validate user fields as a new entry (server keys added); raise InvalidInput.
 
         ``author_name``: the writer's name at write time (pages show people by
         name).  A type that is not ``direct`` (a signature) is refused unless
         ``internal``: only its own service writes it (livret.signoff).
+        ``contacts``: the addresses a planned meeting's reminders would go to,
+        as the app knows them (default: the profile's only,
+        :func:`livret.store.validation.check_plan_people`).
         """
         errors = [FieldError((k,), "défini par le serveur : ne pas le fournir")
                   for k in SERVER_KEYS if k in fields]
@@ -186,6 +199,7 @@ class EntryWriter:
         others = nameable({e.id: e.meta for e in record.entries}, role)
         files = set(record.files) | set(attachments)
         errors = check_entry(entry, framework=record.framework, others=others, files=files)
+        errors += check_plan_people(entry, record.profile, contacts)
         # One range for every date, from the learner's programme; "today" is the organisation's.
         window = date_window(record.profile, settings.dates, calendar_day(now, settings.timezone))
         errors += check_date_window(entry, window, settings.timezone)
@@ -206,6 +220,7 @@ class EntryWriter:
         author_name: str | None = None,
         internal: bool = False,
         message: str | None = None,
+        contacts: PlanContacts | None = None,
     ) -> StoredEntry:
         """Validate and write a new entry (and its uploaded files) in one commit.
 
@@ -219,6 +234,7 @@ class EntryWriter:
         prepared = self.prepare_entry(
             learner_id, fields, body, author=author, role=role, now=now,
             attachments=[p for p, _ in planned], record=record, author_name=author_name, internal=internal,
+            contacts=contacts,
         )
         self.writable_folder(learner_id, "entries", *(["files"] if planned else []))
         prepared, path, text = self._entry_file(ldir, prepared, body)
@@ -393,7 +409,8 @@ class EntryWriter:
         for i, item in enumerate(items):
             try:
                 prepared.append((item, self.prepare_entry(item.learner_id, item.fields, item.body, author=author,
-                                                          role=role, now=now, author_name=author_name)))
+                                                          role=role, now=now, author_name=author_name,
+                                                          contacts=item.contacts)))
             except InvalidInput as exc:
                 errors += [FieldError(("entries", i, *e.loc), e.message) for e in exc.errors]
         if errors:

@@ -47,6 +47,14 @@ Rules (documented in docs/audit.md):
   preceded by an alert or an action plan.
 - **13 work-study** (``work_study: true`` only): at least one company
   feedback and one company visit (meeting of kind ``visite-entreprise``).
+- **The organisation's follow-up rules** (``followup.rules``,
+  :mod:`livret.views.followup`, docs/planning.md): each rule that applies
+  to the learner adds one finding to its indicator — ``positioning`` to 8,
+  ``welcome`` and ``contact`` to 12 (the follow-up process that prevents
+  ruptures), ``company-checkin`` and ``company-visit`` to 13 — with the
+  proof: done in time = *règle respectée*; done late or a missed periodic
+  occurrence already followed by a done one = *écart à justifier*; due now,
+  overdue or not computable (no work-study calendar) = *à compléter*.
 """
 
 from __future__ import annotations
@@ -62,10 +70,12 @@ from ..store.schema import (
     MODALITIES,
     PLAN_STATUSES,
     TYPE_LABELS,
+    Group,
     LearnerProfile,
     Organisation,
     Thresholds,
 )
+from . import followup as fv
 from . import progress as pg
 from .spreadsheet import csv_text
 
@@ -163,6 +173,8 @@ class LearnerReport:
     work_study: bool
     status: str  # the learner's status: en-cours, termine, abandon
     indicators: list[Indicator]
+    #: The organisation's follow-up rules at work for this learner (:func:`livret.views.followup.followup_items`).
+    followup: list[fv.FollowupItem] = field(default_factory=list)
 
     @property
     def overall(self) -> str:
@@ -607,11 +619,69 @@ def work_study(profile: LearnerProfile, entries: Sequence[StoredEntry]) -> Indic
 # --------------------------------------------------------------------------
 
 
-def learner_report(record: LearnerRecord, settings: Organisation, today: dt.date) -> LearnerReport:
+#: The indicator each kind of follow-up rule proves.
+RULE_INDICATORS = {"positioning": 8, "welcome": 12, "contact": 12, "company-checkin": 13, "company-visit": 13}
+RULE_VERDICTS = {RULE_MET: "dans les délais", TO_JUSTIFY: "en retard", TO_COMPLETE: "manquant ou à faire"}
+
+
+def rule_status(items: Sequence[fv.FollowupItem]) -> str:
+    """One rule's status for one learner, from its occurrences (see the module's docstring)."""
+    statuses = []
+    for item in items:
+        if item.state in ("due", "not-applicable") or (item.state == "overdue" and not fv.superseded(item, items)):
+            statuses.append(TO_COMPLETE)
+        elif item.late or item.state == "overdue":
+            statuses.append(TO_JUSTIFY)
+        else:
+            statuses.append(RULE_MET)
+    return worst(statuses)
+
+
+def _by_rule(items: Iterable[fv.FollowupItem]) -> dict[str, list[fv.FollowupItem]]:
+    out: dict[str, list[fv.FollowupItem]] = {}
+    for item in items:
+        out.setdefault(item.rule_id, []).append(item)
+    return out
+
+
+def _item_text(item: fv.FollowupItem) -> str:
+    due = f"au plus tard le {pg.fr_date(item.due)}" if item.due else ""
+    if item.state == "done":
+        late = " en retard" if item.late else ""
+        return f"réalisé{late} le {pg.fr_date(item.proof_date)} ({due}) : « {item.proof_title} »"
+    if item.state == "not-applicable":
+        return item.detail
+    words = {"overdue": "aucune preuve", "due": "à faire", "upcoming": "à venir"}[item.state]
+    window = f"entre le {pg.fr_date(item.window_start)} et le {pg.fr_date(item.due)}" if item.window_start else due
+    planned = f" ; rendez-vous prévu le {pg.fr_date(item.plan_date)}" if item.plan_date else ""
+    return f"{words} ({window}){planned}"
+
+
+def rule_findings(items: Sequence[fv.FollowupItem]) -> dict[int, list[Finding]]:
+    """Indicator number -> one finding per rule (the rule, its status, each occurrence and its proof)."""
+    out: dict[int, list[Finding]] = {}
+    for rule_items in _by_rule(items).values():
+        first = rule_items[0]
+        status = rule_status(rule_items)
+        shown = [i for i in rule_items if i.state != "upcoming"] or rule_items[:1]
+        in_time = [i for i in shown if i.state == "done" and not i.late]
+        if len(in_time) > 1:  # many occurrences done in time: counted (their proofs are listed), the rest said
+            shown = [i for i in shown if i not in in_time]
+            parts = [f"{len(in_time)} réalisés dans les délais", *(_item_text(i) for i in shown)]
+        else:
+            parts = [_item_text(i) for i in shown]
+        text = f"Règle de suivi « {first.label} » : {RULE_VERDICTS[status]} — " + " ; ".join(parts) + "."
+        out.setdefault(RULE_INDICATORS[first.what], []).append(Finding(status, text))
+    return out
+
+
+def learner_report(record: LearnerRecord, settings: Organisation, today: dt.date,
+                   groups: Iterable[Group] = (), cache: dict | None = None) -> LearnerReport:
     """Every indicator that applies to the learner; ``record.profile`` must be valid.
 
     Uses every entry (the staff view): the report is for admins and
-    auditors, never for the shared site.
+    auditors, never for the shared site.  ``groups``: the organisation's
+    groups (or the learner's): their calendars and the rules narrowed to groups.
     """
     profile = record.profile
     assert profile is not None, "learner_report needs a valid profile"
@@ -625,8 +695,54 @@ def learner_report(record: LearnerRecord, settings: Organisation, today: dt.date
     ]
     if profile.work_study:
         indicators.append(work_study(profile, entries))
+    items = fv.learner_items(profile, entries, groups, settings.followup.rules, today, cache=cache)
+    if items:
+        by_id = {e.id: e for e in entries}
+        extra = rule_findings(items)
+        for n, ind in enumerate(indicators):
+            found = extra.get(ind.number)
+            if found:
+                proofs = [by_id[i.proof] for i in items if i.proof in by_id
+                          and RULE_INDICATORS[i.what] == ind.number]
+                indicators[n] = _indicator(ind.number, [*ind.findings, *found], ind.figures,
+                                           [*_proof_entries(ind, by_id), *proofs])
     return LearnerReport(record.id, profile.name, profile.programme, profile.work_study, profile.status,
-                         indicators)
+                         indicators, items)
+
+
+def _proof_entries(ind: Indicator, by_id: dict[str, StoredEntry]) -> list[StoredEntry]:
+    return [by_id[p.id] for p in ind.proofs if p.id in by_id]
+
+
+@dataclass
+class RuleLine:
+    """One follow-up rule across a cohort: the learners it concerns, in time, late, missing, and the proofs."""
+
+    rule_id: str
+    label: str
+    indicator: int
+    concerned: list[str] = field(default_factory=list)  # learner ids
+    met: list[str] = field(default_factory=list)
+    late: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    #: Learner id -> the proofs of their occurrences: (entry id, title, date, late).
+    proofs: dict[str, list[tuple[str, str, dt.date, bool]]] = field(default_factory=dict)
+
+
+def rule_lines(reports: Sequence[LearnerReport]) -> list[RuleLine]:
+    """Per follow-up rule (in the order first met), who it concerns and how they stand."""
+    lines: dict[str, RuleLine] = {}
+    for r in reports:
+        for rule_id, items in _by_rule(r.followup).items():
+            line = lines.setdefault(rule_id, RuleLine(rule_id, items[0].label, RULE_INDICATORS[items[0].what]))
+            line.concerned.append(r.id)
+            status = rule_status(items)
+            {RULE_MET: line.met, TO_JUSTIFY: line.late, TO_COMPLETE: line.missing}[status].append(r.id)
+            proofs = [(i.proof, i.proof_title or "", i.proof_date, i.late) for i in items
+                      if i.proof and i.proof_date]
+            if proofs:
+                line.proofs[r.id] = proofs
+    return list(lines.values())
 
 
 @dataclass
@@ -655,6 +771,8 @@ class CohortReport:
     name: str
     learners: list[LearnerReport] = field(default_factory=list)
     lines: list[CohortLine] = field(default_factory=list)
+    #: The organisation's follow-up rules (``followup.rules``) across the cohort.
+    rules: list[RuleLine] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         """Learners whose worst indicator has this status."""
@@ -674,7 +792,7 @@ def cohort_report(name: str, reports: Sequence[LearnerReport]) -> CohortReport:
         lines.append(CohortLine(number, len(found), sum(i.ok for _, i in found),
                                 [lid for lid, i in found if i.status == TO_JUSTIFY],
                                 [lid for lid, i in found if i.status == TO_COMPLETE]))
-    return CohortReport(name, list(reports), lines)
+    return CohortReport(name, list(reports), lines, rule_lines(reports))
 
 
 ALL_LEARNERS = "Tous les apprenants"
@@ -698,11 +816,13 @@ def summary(reports: Sequence[LearnerReport]) -> str:
 def store_reports(store: Store, today: dt.date, learner_ids: Iterable[str] | None = None) -> list[LearnerReport]:
     """Reports of the learners whose profile is valid (the others are ``livret check``'s business)."""
     settings = store.settings()
+    groups = list(store.groups().values()) if settings.followup.rules else []
+    cache: dict = {}
     out = []
     for lid in learner_ids if learner_ids is not None else store.learner_ids():
         record = store.load_learner(lid)
         if record.profile is not None:
-            out.append(learner_report(record, settings, today))
+            out.append(learner_report(record, settings, today, groups, cache))
     return out
 
 

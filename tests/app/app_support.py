@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import signal
@@ -175,6 +176,9 @@ def stop_server(server: LiveServer) -> None:
 # --------------------------------------------------------------------------
 
 PAST = "2026-11-02T10:00"
+#: A planned meeting's start: in the future whatever the day the tests run (the programme ends
+#: 18 December 2026; plans are admitted up to 365 days after).
+FUTURE = f"{min(dt.date.today() + dt.timedelta(days=30), dt.date(2027, 12, 1)).isoformat()}T10:00"
 
 VALID_FORMS: dict[str, dict] = {
     "positioning": {"title": "Positionnement initial", "date": PAST, "needs": "Organiser son temps\nS'outiller",
@@ -198,13 +202,21 @@ VALID_FORMS: dict[str, dict] = {
     # the company's observation grid: one select per competency (a level, "non-vu", or empty)
     "observation": {"title": "Grille d'observation d'octobre", "date": PAST, "period_start": "2026-10-01",
                     "period_end": "2026-10-31", "competencies-0-level": "2", "competencies-2-level": "non-vu"},
+    # a plan: ahead; the learners of the fixtures have no address, so without them (the box unchecked)
+    "planned-meeting": {"title": "Entretien de suivi", "date": FUTURE, "kind": "suivi", "modality": "presentiel",
+                        "place": "Salle 2", "duration": "60", "others": "Marie Curie",
+                        "others-email": "marie.curie@exemple.fr"},
+    # a company mission: competencies without levels (checkboxes only)
+    "mission": {"title": "Accueil téléphonique", "date": PAST, "term": "court", "period_start": "2026-11-02",
+                "competencies": ["A1", "B1"]},
 }
 
 #: What each role may write on a learner assigned to it (admins: every type on every learner).
 WRITES = {
     "learner": {"evidence", "reflection"},
-    "tutor": {"positioning", "meeting", "feedback", "assessment", "action-plan", "attendance", "alert"},
-    "company": {"company-feedback", "observation"},
+    "tutor": {"positioning", "meeting", "feedback", "assessment", "action-plan", "attendance", "alert",
+              "planned-meeting", "mission"},
+    "company": {"company-feedback", "observation", "mission"},
     "auditor": set(),
     "admin": set(VALID_FORMS),
 }

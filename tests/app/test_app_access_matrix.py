@@ -167,3 +167,88 @@ def test_mail_routes(role, app_project, seeded, client, auth):
     assert client.get("/connexion/oubli").status_code == 200
     assert (files(app_project), head(app_project)) == before
     assert Outbox.for_project(app_project).list() == []
+
+
+@pytest.mark.parametrize("role", list(ACTORS))
+def test_feed_and_mail_preference_routes(role, app_project, seeded, client, auth):
+    """The calendar feed and mail preference pages (forms_app/feeds.py): « /agenda/abonnement » for tutors,
+    admins, learners and company tutors (not auditors: 403); « /compte/courriels » for anyone signed in;
+    « /agenda/<token>.ics » and « /desabonnement/<token> » answer 404 to a token that is not one. None
+    writes to the store."""
+    auth.login(ACTORS[role])
+    before = files(app_project), head(app_project)
+    feeds = role != "auditor"
+    assert client.get("/agenda/abonnement").status_code == (200 if feeds else 403)
+    assert auth.post("/agenda/abonnement").status_code == (200 if feeds else 403)
+    assert client.get("/compte/courriels").status_code == 200
+    assert auth.post("/compte/courriels", {"kinds": []}).status_code == 302
+    assert client.get("/agenda/pas-un-jeton.ics").status_code == 404
+    assert client.get("/desabonnement/pas.unjeton").status_code == 404
+    assert client.post("/desabonnement/pas.unjeton").status_code == 404
+    assert (files(app_project), head(app_project)) == before
+
+
+@pytest.mark.parametrize("role", list(ACTORS))
+def test_worksite_routes(role, app_project, seeded, client, auth):
+    """The work-study calendar pages (forms_app/worksite.py): « /apprenants/<id>/calendrier » and its
+    « /import » for the learner's tutors and admins; « /admin/groupes/<id>/calendrier/import » for admins.
+    A refusal is 403 and writes nothing."""
+    from livret.admin.groups import create_group
+
+    gid = create_group(app_project.store, {"name": "Promo"}, ["alice"], author="ada")
+    auth.login(ACTORS[role])
+    before = files(app_project), head(app_project)
+    admin = role == "admin"
+    for learner in ("alice", "bob"):
+        may = admin or (role == "tutor" and learner == "alice")
+        for path in (f"/apprenants/{learner}/calendrier", f"/apprenants/{learner}/calendrier/import"):
+            assert client.get(path).status_code == (200 if may else 403), (path, role)
+            # no revision: even an allowed user is refused (409 stale form, or 422 no file), nothing written
+            answer = auth.post(path, {"calendar-rows": "1", "calendar-0-start": "2026-01-05",
+                                      "calendar-0-end": "2026-01-09", "calendar-0-kind": "centre"})
+            assert answer.status_code in ((409, 422) if may else (403,)), (path, role, answer.status_code)
+    assert client.get(f"/admin/groupes/{gid}/calendrier/import").status_code == (200 if admin else 403)
+    assert auth.post(f"/admin/groupes/{gid}/calendrier/import").status_code == (422 if admin else 403)
+    assert (files(app_project), head(app_project)) == before
+
+
+@pytest.mark.parametrize("role", list(ACTORS))
+def test_planning_routes(role, app_project, seeded, client, auth):
+    """The plans (forms_app/plans.py: « /apprenants/<id>/rendez-vous/<plan>/deplacer » and « annuler ») for the
+    learner's tutors and admins; the agenda (forms_app/agenda.py: « /agenda ») for tutors and admins. A refusal
+    is 403 and writes nothing; an allowed POST without its reason is 422 and writes nothing either."""
+    import datetime as dt
+
+    from factories import PARIS
+
+    plans = {}
+    for learner, tutor in (("alice", "tina"), ("bob", "tom")):
+        plans[learner] = app_project.store.append_entry(learner, {
+            "type": "planned-meeting", "date": when("2026-11-10"), "title": "Point", "kind": "suivi",
+            "modality": "presentiel", "place": "Salle 1", "duration": 30, "with_learner": False}, "",
+            author=tutor, role="tutor", now=dt.datetime(2026, 11, 1, 9, tzinfo=PARIS)).id
+    auth.login(ACTORS[role])
+    before = files(app_project), head(app_project)
+    assert client.get("/agenda").status_code == (200 if role in ("tutor", "admin") else 403)
+    for learner, plan_id in plans.items():
+        may = role == "admin" or (role == "tutor" and learner == "alice")
+        for action in ("deplacer", "annuler"):
+            url = f"/apprenants/{learner}/rendez-vous/{plan_id}/{action}"
+            assert client.get(url).status_code == (200 if may else 403), (learner, action)
+            assert auth.post(url, {"reason": ""}).status_code == (422 if may else 403), (learner, action)
+    assert (files(app_project), head(app_project)) == before
+
+
+@pytest.mark.parametrize("role", list(ACTORS))
+def test_followup_routes(role, app_project, seeded, client, auth):
+    """« Planifier le suivi proposé » (forms_app/followup.py: « /apprenants/<id>/suivi/planifier ») for the
+    learner's tutors and admins only (not auditors: they do not write). A refusal is 403 and writes nothing;
+    an allowed POST with nothing chosen is 400 and writes nothing either."""
+    auth.login(ACTORS[role])
+    before = files(app_project), head(app_project)
+    for learner in ("alice", "bob"):
+        may = role == "admin" or (role == "tutor" and learner == "alice")
+        url = f"/apprenants/{learner}/suivi/planifier"
+        assert client.get(url).status_code == (200 if may else 403), (learner, role)
+        assert auth.post(url, {"nombre": "1"}).status_code == (400 if may else 403), (learner, role)
+    assert (files(app_project), head(app_project)) == before

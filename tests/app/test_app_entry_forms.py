@@ -18,7 +18,8 @@ DIRECT_TYPES = [t for t, m in ENTRY_MODELS.items() if m.direct]
 #: Who writes each type in these tests.
 WRITER = {t: ("tina", "tutor") for t in ENTRY_MODELS}
 WRITER.update({"evidence": ("alice", "learner"), "reflection": ("alice", "learner"),
-               "company-feedback": ("carl", "company"), "observation": ("carl", "company")})
+               "company-feedback": ("carl", "company"), "observation": ("carl", "company"),
+               "mission": ("carl", "company")})
 
 
 def entries(project, learner="alice"):
@@ -105,7 +106,8 @@ def test_valid_submit_appends_and_commits(entry_type, app_project, client, auth)
     assert response.headers["Location"].endswith(f"/apprenants/alice/#entree-{entry.id}")
     assert (entry.type, entry.meta.author, entry.meta.role) == (entry_type, user, role)
     assert entry.meta.title == VALID_FORMS[entry_type]["title"]
-    assert entry.meta.date == dt.datetime(2026, 11, 2, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
+    typed = dt.datetime.fromisoformat(VALID_FORMS[entry_type]["date"])  # PAST (a plan: ahead)
+    assert entry.meta.date == typed.replace(tzinfo=ZoneInfo("Europe/Paris"))
     assert last_commit_author(app_project) == user
     page = client.get("/apprenants/alice/")
     assert "est enregistré·e" in page.text and entry.meta.title.replace("'", "&#39;") in page.text
@@ -182,6 +184,14 @@ INVALID = {
     # an empty grid: the error is on the grid; a level off the scale: on its line
     "observation": ({"title": "Grille vide", "date": PAST, "period_start": "2026-10-01", "period_end": "2026-10-31",
                      "competencies-1-level": "9"}, {"competencies", "comp-1"}, ["Grille vide"]),
+    # a plan in the past, with the learner who has no address
+    "planned-meeting": ({"title": "Rendez-vous passé", "date": PAST, "kind": "suivi", "modality": "presentiel",
+                         "place": "Salle 2", "duration": "60", "with_learner": "y", "others": "Marie Curie",
+                         "others-email": "marie@exemple.fr"},
+                        {"date", "with_learner"}, ["Rendez-vous passé", "Salle 2", "marie@exemple.fr"]),
+    # a mission exercises at least one competency
+    "mission": ({"title": "Mission sans compétence", "date": PAST, "term": "long", "period_start": "2026-11-02"},
+                {"competencies"}, ["Mission sans compétence"]),
 }
 
 

@@ -16,7 +16,16 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from ...store import LearnerRecord, StoredEntry
-from ...store.schema import ROLE_LABELS, TYPE_LABELS, EntryBase, Framework, LearnerProfile, Organisation
+from ...store.schema import (
+    ROLE_LABELS,
+    TYPE_LABELS,
+    CalendarPeriod,
+    EntryBase,
+    Framework,
+    Group,
+    LearnerProfile,
+    Organisation,
+)
 from ...store.signatures import SealState
 from ...views import progress as pv
 from ...views import signoffs as sv
@@ -42,6 +51,8 @@ class SiteContext:
     seals: Mapping[str, SealState] = field(default_factory=dict)
     #: Username -> name (``_people.yml``), for entries written before they carried ``author_name``.
     people: Mapping[str, str] = field(default_factory=dict)
+    #: The groups the learner belongs to (their work-study calendars add to the learner's own).
+    groups: tuple[Group, ...] = ()
     #: Entries of the audience, every version, date order (signatures apart: :attr:`signatures`).
     entries: list[StoredEntry] = field(init=False)
     #: Latest versions only (what every view shows).
@@ -120,6 +131,13 @@ class SiteContext:
     @cached_property
     def plans(self) -> list[pv.PlanView]:
         return pv.action_plans(self.entries, self.today)
+
+    @cached_property
+    def periods(self) -> list[CalendarPeriod]:
+        """The work-study calendar: the learner's periods and their groups' (:mod:`livret.views.calendar`)."""
+        from ...views.calendar import learner_periods
+
+        return learner_periods(self.profile, self.groups)
 
     @cached_property
     def attendance(self) -> pv.AttendanceView:

@@ -7,6 +7,7 @@ attributed traces, with totals.  Every figure comes from :mod:`livret.views.prog
 from __future__ import annotations
 
 from ...store.schema import MEETING_KINDS, MODALITIES, PLAN_STATUSES, ActionPlan, CompanyFeedback
+from ...views import followup as fv
 from ...views import progress as pv
 from ..markdown import render_markdown
 from . import text as t
@@ -48,6 +49,7 @@ def followup_page(ctx: SiteContext) -> str:
         + (t.esc(f"{str(fu.average_gap_days).replace('.', ',')} jours") if fu.average_gap_days is not None
            else "—"),
         "",
+        *rules_section(ctx),
         "## Entretiens",
         "",
     ]
@@ -68,6 +70,30 @@ def followup_page(ctx: SiteContext) -> str:
     else:
         lines.append("Aucun contact de suivi enregistré.")
     return "\n".join(lines) + "\n"
+
+
+def rules_section(ctx: SiteContext) -> list[str]:
+    """« Processus de suivi »: the organisation's follow-up rules at work (staff site only: a proof may be
+    a ``staff`` entry, and an overdue item is the team's business)."""
+    rules = ctx.settings.followup.rules
+    if not ctx.staff or not rules:
+        return []
+    items = fv.followup_items(ctx.profile, ctx.entries, ctx.periods, rules, ctx.today,
+                              group_ids=[g.id for g in ctx.groups])
+    out = ["## Processus de suivi", "",
+           f"Les règles de suivi de l'organisme au {t.esc(pv.fr_date(ctx.today))} (« à faire » : échéance dans les "
+           f"{fv.DUE_WINDOW_DAYS} jours ; « en retard » : échéance passée sans preuve).", ""]
+    if not items:
+        return out + ["Aucune règle de suivi ne concerne cet·te apprenant·e.", ""]
+    rows = []
+    for i in items:
+        state = i.state_label + (" (en retard)" if i.late else "")
+        proof = ctx.entry_link(FOLLOWUP, i.proof, f"{i.proof_title} ({pv.fr_date(i.proof_date)})") if i.proof else "—"
+        detail = "" if i.state == "done" else i.detail
+        rows.append([t.esc(i.label), t.esc(pv.fr_date(i.due) if i.due else "—"),
+                     f"**{t.esc(state)}**" if i.state in ("overdue", "not-applicable") else t.esc(state),
+                     proof, t.esc(detail) or "—"])
+    return out + [t.table(["Règle", "Échéance", "État", "Preuve", "Précision"], rows), ""]
 
 
 def _plan(ctx: SiteContext, plan: pv.PlanView, here: str) -> str:

@@ -14,18 +14,20 @@ them to the site generator.  Paths are relative to the learner's site root::
     suivi.md                 follow-up record (meetings, contacts, gaps)
     plans.md                 action plans
     assiduite.md             attendance
+    rendez-vous.md           planned meetings (staff: to complete, held, cancelled; shared: upcoming)
     entreprise.md            company (work-study), company feedback
+    alternance.md            work-study calendar, mission plan, centre / company coverage
     entrees/<id>.md          one page per entry
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ...store import LearnerRecord
-from ...store.schema import LEARNER_STATUSES, PROGRAMME_MODALITIES, SEVERITIES, Organisation
+from ...store.schema import LEARNER_STATUSES, PROGRAMME_MODALITIES, SEVERITIES, Group, Organisation
 from ...store.signatures import SealState
 from ...views import progress as pv
 from ..markdown import render_markdown
@@ -46,6 +48,8 @@ from .followup import (
 )
 from .qualiopi_page import QUALIOPI, has_qualiopi_page, qualiopi_page
 from .qualiopi_page import TITLE as QUALIOPI_TITLE
+from .rendezvous import RENDEZVOUS, has_rendezvous_page, rendezvous_page
+from .worksite import WORKSITE, has_worksite_page, worksite_page
 
 HOME = "index.md"
 MATRIX = f"{COMPETENCY_DIR}/index.md"
@@ -298,17 +302,18 @@ def progression_page(ctx: SiteContext) -> str:
 
 def learner_site(record: LearnerRecord, audience: str, today: dt.date, settings: Organisation, *,
                  directory_urls: bool = True, seals: Mapping[str, SealState] | None = None,
-                 people: Mapping[str, str] | None = None) -> LearnerSite:
+                 people: Mapping[str, str] | None = None, groups: Sequence[Group] = ()) -> LearnerSite:
     """Every page of a learner's portfolio for ``audience`` (``staff`` or ``shared``).
 
     ``record.profile`` and ``record.framework`` must be valid (the caller
     reports the problems otherwise).  ``seals``: signature id -> the check
     of its seal (:func:`livret.store.signatures.check_seal`); ``people``:
-    username -> name (``_people.yml``).
+    username -> name (``_people.yml``); ``groups``: the learner's groups (their calendars).
     """
     if audience not in ("staff", "shared"):
         raise ValueError(f"audience inconnue : {audience!r} (staff ou shared)")
-    ctx = SiteContext(record, audience, today, settings, directory_urls, seals=seals or {}, people=people or {})
+    ctx = SiteContext(record, audience, today, settings, directory_urls, seals=seals or {}, people=people or {},
+                      groups=tuple(groups))
     pages = [
         Page(HOME, "Accueil", home_page(ctx), nav=True),
         Page(MATRIX, "Compétences", matrix_page(ctx), nav=True),
@@ -318,8 +323,12 @@ def learner_site(record: LearnerRecord, audience: str, today: dt.date, settings:
         Page(PLANS, "Plans d'action", plans_page(ctx), nav=True),
         Page(ATTENDANCE, "Assiduité", attendance_page(ctx), nav=True),
     ]
+    if has_rendezvous_page(ctx):
+        pages.append(Page(RENDEZVOUS, "Rendez-vous", rendezvous_page(ctx), nav=True))
     if has_company_page(ctx):
         pages.append(Page(COMPANY, "Entreprise", company_page(ctx), nav=True))
+    if has_worksite_page(ctx):
+        pages.append(Page(WORKSITE, "Alternance", worksite_page(ctx), nav=True))
     if has_qualiopi_page(ctx):
         pages.append(Page(QUALIOPI, QUALIOPI_TITLE, qualiopi_page(ctx), nav=True))
     pages += [Page(ctx.competency_path(v.code), f"{v.code} — {v.title}", competency_page(ctx, v))
