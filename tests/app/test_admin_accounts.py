@@ -8,7 +8,7 @@ import subprocess
 
 import pyotp
 import pytest
-from app_support import AuthActions, csrf_from, password_of
+from app_support import AuthActions, csrf_from, password_of, without_csrf
 from factories import make_project  # noqa: F401 - (the ``project`` fixture comes from conftest)
 
 from livret.instance.accounts import LoginRefused
@@ -51,11 +51,6 @@ def mailed_link_path(app, address: str) -> str:
     mail = next(m for m in Outbox(accounts_of(app).db).list() if m.recipient == address)
     url = re.search(r"https?://\S+/lien/[A-Za-z0-9_-]{43}", mail.text).group(0)
     return "/" + url.split("://", 1)[1].split("/", 1)[1]
-
-
-def without_csrf(page: str) -> str:
-    page = re.sub(r'<meta name="csrf-token" content="[^"]*">', "", page)
-    return re.sub(r'name="csrf_token" type="hidden" value="[^"]*"|name="csrf_token" value="[^"]*"', "", page)
 
 
 def accounts_of(app):

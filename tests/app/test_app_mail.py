@@ -10,7 +10,7 @@ import re
 import subprocess
 
 import pytest
-from app_support import csrf_from
+from app_support import csrf_from, without_csrf
 from mail_support import PUBLIC_URL, Recorder, free_port, link_in, mail_project, smtp_server
 
 from livret.instance.accounts import Accounts
@@ -45,10 +45,6 @@ def deliver(app, port: int) -> None:
 def git(project, *args) -> str:
     return subprocess.run(["git", *args], cwd=project.portfolios, capture_output=True, text=True,
                           check=True).stdout.strip()
-
-
-def without_csrf(html: str) -> str:
-    return re.sub(r'(name="csrf_token"[^>]*value|name="csrf-token" content)="[^"]*"', "", html)
 
 
 def path_of(url: str) -> str:

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
 import zipfile
 
 import pytest
 from api_support import bearer, tokens_for
-from app_support import VALID_FORMS
+from app_support import VALID_FORMS, without_csrf
 from click.testing import CliRunner
 from factories import add, meeting, public_keys_file, when
 
@@ -100,10 +99,6 @@ def api_post(client, token, fields):
     return client.post("/api/v1/learners/alice/entries", json=fields, headers=bearer(token))
 
 
-#: The CSRF token, in the page's meta tag and in every form's hidden input.
-CSRF_VALUE = re.compile(r'((?:name="csrf_token" value|name="csrf-token" content)=")[^"]*"')
-
-
 def without(text: str, *ids: str) -> str:
     """The page with the given ids, and the CSRF token, masked.
 
@@ -111,7 +106,7 @@ def without(text: str, *ids: str) -> str:
     served across a second boundary differ in it (CI caught that)."""
     for i in ids:
         text = text.replace(i, "<id>")
-    return CSRF_VALUE.sub(r'\1<csrf>"', text)
+    return without_csrf(text)
 
 
 WRITES = {  # (user, fields of an entry they may write, key naming another entry)

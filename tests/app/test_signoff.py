@@ -7,7 +7,7 @@ import re
 import subprocess
 
 import pytest
-from app_support import csrf_from
+from app_support import csrf_from, without_csrf
 from factories import add, when
 from signoff_support import add_visit, signoff_project
 
@@ -71,7 +71,7 @@ def test_staff_entry_unknown_id_and_another_learner_get_the_same_404_and_nothing
     other = auth.post(sign_url("bob", bobs.id))
     nobody = auth.post(sign_url("nobody", UNKNOWN_ID))
     assert [r.status_code for r in (hidden, unknown, other, nobody)] == [404] * 4
-    assert hidden.text == unknown.text == other.text == nobody.text
+    assert len({without_csrf(r.text) for r in (hidden, unknown, other, nobody)}) == 1  # one answer, whatever the cause
     assert state(app_project) == before
 
 
