@@ -11,6 +11,7 @@ from livret.seal import witnessed
 from livret.store.history import History
 from livret.store.project import Project
 from livret.store.schema import LearnerProfile
+from livret.store.writer import profile_text
 from livret.store.yamlio import dump_yaml, render_front_matter
 
 REPO = Path(__file__).resolve().parent.parent
@@ -83,10 +84,9 @@ def make_project(root: Path, *, git: bool = True, learners: tuple[str, ...] = ("
             work_study=lid == "alice", company={"name": "Entreprise Dupont"} if lid == "alice" else None,
             account=lid, tutors=[tutor], company_tutors=["carl"] if lid == "alice" else [],
         )
-        data = profile.model_dump(mode="json", exclude_none=True)
         (pf / lid / "entries").mkdir(parents=True)
         (pf / lid / "files").mkdir()
-        (pf / lid / "learner.md").write_text(render_front_matter(data, f"Objectifs de {lid}."), encoding="utf-8")
+        (pf / lid / "learner.md").write_bytes(profile_text(profile, f"Objectifs de {lid}."))  # as the store writes it
     project = Project.at(root)
     if git:
         History(pf).init()
