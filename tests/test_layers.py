@@ -17,7 +17,8 @@ import pytest
 from factories import REPO
 
 LINT = Path(sys.executable).with_name("lint-imports")
-LAYERS = ["store", "views", "instance", "jobs", "publish", "seal", "mail", "audit", "interop", "signoff", "planning",
+LAYERS = ["store", "views", "instance", "jobs", "publish", "seal", "mail", "attendance", "audit", "interop", "signoff",
+          "planning",
           "admin", "company", "cli"]
 
 

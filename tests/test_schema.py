@@ -42,6 +42,10 @@ MINIMAL = {
     "signature": {"role": "company", "author": "carl", "about": "01JM2Q8V6Z9X3K4T5R6S7W8Y9B", "signer_name": "Carl",
                   "method": "mail-link", "signed": [{"path": "alice/entries/2026-03-02-meeting-7w8y9b.md",
                                                      "sha256": "0" * 64}]},
+    "attendance-mark": {"session": "01JM2Q8V6Z9X3K4T5R6S7W8Y9B", "status": "late", "minutes": 20},
+    "convocation": {"session": "01JM2Q8V6Z9X3K4T5R6S7W8Y9B"},
+    "distance-work": {"period_start": "2026-03-01", "period_end": "2026-03-07", "hours": 4.5,
+                      "activities": ["Module en ligne : tableaux croisés"]},
 }
 
 
@@ -90,7 +94,9 @@ def test_roles_write_only_their_types():
     assert "ne peut pas écrire" in found["type"]
     assert types_written_by("learner") == ["evidence", "reflection"]
     assert types_written_by("company") == ["company-feedback", "observation", "mission"]
-    assert types_written_by("admin") == [t for t in ENTRY_MODELS if t != "signature"]  # the sign button only
+    # signatures, marks and convocations are written by their services only (the sign button, the session pages)
+    assert types_written_by("admin") == [t for t in ENTRY_MODELS if t not in ("signature", "attendance-mark",
+                                                                             "convocation")]
 
 
 def test_only_staff_roles_write_staff_entries():

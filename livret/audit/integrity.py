@@ -44,6 +44,7 @@ from ..store import UnknownLearner, nofollow
 from ..store.french_dates import fr_date
 from ..store.history import History
 from ..store.project import Project
+from ..store.schema import SESSIONS_DIR
 from ..store.signatures import check_seal
 from ..store.yamlio import FrontMatterError, load_yaml, parse_front_matter
 
@@ -73,8 +74,11 @@ class Finding:
 
 
 def is_append_only(store_path: str) -> bool:
-    """``alice/entries/x.md`` and ``alice/files/y.pdf`` are append-only; profiles are not."""
+    """``alice/entries/x.md``, ``alice/files/y.pdf`` and ``_sessions/2026-12/z.yml`` are append-only;
+    profiles and groups are not."""
     parts = PurePosixPath(store_path).parts
+    if len(parts) == 3 and parts[0] == SESSIONS_DIR:
+        return not parts[2].startswith(".")
     return len(parts) == 3 and parts[1] in APPEND_ONLY_DIRS and not parts[2].startswith(".")
 
 

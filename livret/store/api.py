@@ -5,6 +5,7 @@ Layout (see docs/format.md)::
     portfolios/
       _organisation.yml                organisation settings (optional)
       _frameworks/<framework-id>.yml   competency frameworks
+      _sessions/<YYYY-MM>/<date>-<half-day>-<id>.yml   training sessions (séances)
       <learner-id>/
         learner.md                     profile (front matter) + free text
         entries/<YYYY-MM-DD>-<type>-<short-id>.md
@@ -17,8 +18,8 @@ an existing one, and committed to the store's git history when there is one.
 
 :class:`Store` is one facade over the pieces: :mod:`.reader` (single files,
 cached), :mod:`.learners` (whole learner records and ``check``),
-:mod:`.writer` (entries, profiles, recovery, after-commit hooks) and
-:mod:`.uploads` (attachments).
+:mod:`.writer` (entries, profiles, recovery, after-commit hooks),
+:mod:`.uploads` (attachments) and :mod:`.sessions` (training sessions).
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from .learners import LearnerReader
+from .sessions import SessionStore
 from .uploads import Uploads
 from .writer import AfterCommit, EntryWriter
 
 
-class Store(LearnerReader, EntryWriter, Uploads):
+class Store(SessionStore, LearnerReader, EntryWriter, Uploads):
     """The store API.  Safe to share between threads.
 
     Upper layers that must see every write (the rebuild of the sites today)

@@ -39,6 +39,7 @@ from .schema import (
     GROUP_ID_RE,
     LEARNER_ID_RE,
     MAX_BODY,
+    SESSIONS_DIR,
     USERNAME_RE,
     EntryBase,
     Framework,
@@ -140,7 +141,7 @@ class FileReader:
     def stray_dirs(self) -> list[Path]:
         """Folders that are neither a learner, nor reserved, nor hidden."""
         return [self.root / name for name in self._folders()
-                if name not in (FRAMEWORKS_DIR, GROUPS_DIR) and not (valid_learner_id(name) and self._has_profile(name))]
+                if name not in (FRAMEWORKS_DIR, GROUPS_DIR, SESSIONS_DIR) and not (valid_learner_id(name) and self._has_profile(name))]
 
     # ------------------------------------------------------------------ cache
 

@@ -113,6 +113,25 @@ CONTRACTS = {
     "aucun": "Aucun contrat",
 }
 
+HALF_DAYS = {"matin": "Matin", "apres-midi": "Après-midi"}
+SESSION_MODALITIES = {"presentiel": "Présentiel", "distance-synchrone": "À distance, synchrone"}
+SESSION_STATUSES = {"planned": "Prévue", "cancelled": "Annulée"}
+#: What the trainer marks about a learner at a session (docs/attendance.md).
+MARK_STATUSES = {
+    "absent": "Absent·e",
+    "justified": "Absence justifiée",
+    "late": "En retard",
+    "left-early": "Parti·e avant la fin",
+}
+#: The nature of the action, from the fixed list of the certificat de réalisation (arrêté du 21 décembre 2018).
+ACTION_NATURES = {
+    "action-de-formation": "Action de formation",
+    "bilan-de-competences": "Bilan de compétences",
+    "vae": "Action de VAE",
+    "apprentissage": "Action de formation par apprentissage",
+}
+SIGNED_AS = {"drawing": "signature dessinée", "typed-name": "nom saisi, session authentifiée"}
+
 MeetingKind = Literal["accueil", "suivi", "bilan-intermediaire", "bilan-final", "visite-entreprise",
                       "entretien-tripartite"]
 Modality = Literal["presentiel", "distance-synchrone", "distance-asynchrone"]
@@ -120,6 +139,23 @@ PlanStatus = Literal["open", "done", "dropped"]
 AlertStatus = Literal["open", "closed"]
 AlertCategory = Literal["pedagogique", "organisationnelle", "sante", "personnelle", "financiere"]
 Severity = Literal["faible", "moyenne", "haute"]
+HalfDay = Literal["matin", "apres-midi"]
+SessionModality = Literal["presentiel", "distance-synchrone"]
+MarkStatus = Literal["absent", "justified", "late", "left-early"]
+ActionNature = Literal["action-de-formation", "bilan-de-competences", "vae", "apprentissage"]
+SignedAs = Literal["drawing", "typed-name"]
+
+
+def _clock_from_yaml(value: Any) -> Any:
+    """YAML 1.1 reads an unquoted ``13:30`` as the sexagesimal number 810: read it back as ``13:30``."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        return f"{value // 60:02d}:{value % 60:02d}"
+    return value
+
+
+#: A time of day, ``HH:MM`` (24 h), in the organisation's time zone.
+ClockTime = Annotated[str, BeforeValidator(_clock_from_yaml),
+                      StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 
 
 class FieldValueError(ValueError):
@@ -422,6 +458,50 @@ class NotifySettings(Strict):
     digest_hour: int = Field(7, ge=0, le=23, title="Récapitulatif hebdomadaire à (heure)")
 
 
+class ProgrammeNature(Strict):
+    """The nature of the action (certificat de réalisation) for one programme."""
+
+    programme: ShortText = Field(title="Formation")
+    nature: ActionNature = Field(title="Nature de l'action")
+
+
+class Signatory(Strict):
+    """Who signs the certificats de réalisation for the organisation (its legal representative or delegate)."""
+
+    name: ShortText = Field(title="Nom du représentant")
+    title: str | None = Field(None, max_length=200, title="Qualité (ex. directrice)")
+    place: str | None = Field(None, max_length=100, title="Fait à (ville)")
+
+
+class AttendanceSettings(Strict):
+    """Signed half-day attendance (docs/attendance.md).
+
+    A learner signs on their own device from ``window_before_minutes`` before a
+    session's start to ``window_after_minutes`` after it; on the trainer's
+    device until the session ends.  A session running over the lunch break is
+    split into two half-days at ``lunch_start`` / ``lunch_end``.
+    """
+
+    window_before_minutes: int = Field(15, ge=0, le=120, title="Émargement ouvert avant le début (minutes)")
+    window_after_minutes: int = Field(30, ge=1, le=240, title="Émargement ouvert après le début (minutes)")
+    qr_period_seconds: int = Field(30, ge=10, le=300, title="Le code QR change toutes les (secondes)")
+    lunch_start: ClockTime = Field("12:30", title="Début de la pause méridienne")
+    lunch_end: ClockTime = Field("13:30", title="Fin de la pause méridienne")
+    remind: bool = Field(True, title="Relancer qui n'a pas émargé à la fin de la fenêtre")
+    signatory: Signatory | None = Field(None, title="Signataire des certificats de réalisation")
+    #: The nature of the action by programme; others: apprentissage for an apprenticeship contract,
+    #: ``default_nature`` otherwise.
+    natures: list[ProgrammeNature] = Field(default_factory=list, title="Nature de l'action par formation")
+    default_nature: ActionNature = Field("action-de-formation", title="Nature de l'action par défaut")
+    siret: str | None = Field(None, max_length=20, pattern=r"^[0-9 ]{9,20}$", title="SIRET de l'organisme")
+
+    @model_validator(mode="after")
+    def _lunch(self) -> "AttendanceSettings":
+        if self.lunch_end <= self.lunch_start:
+            raise FieldValueError("lunch_end", "la fin de la pause précède son début")
+        return self
+
+
 class Organisation(Strict):
     name: ShortText = "Organisme de formation"
     address: str | None = None
@@ -440,6 +520,7 @@ class Organisation(Strict):
     signoff: SignoffSettings = SignoffSettings()
     followup: FollowupSettings = FollowupSettings()
     notify: NotifySettings = NotifySettings()
+    attendance: AttendanceSettings = AttendanceSettings()
 
 
 # --------------------------------------------------------------------------
@@ -578,6 +659,92 @@ class Group(Strict):
         if len(set(self.members)) != len(self.members):
             raise FieldValueError("members", "un·e apprenant·e est indiqué·e deux fois")
         return self
+
+
+# --------------------------------------------------------------------------
+# Training sessions (portfolios/_sessions/<YYYY-MM>/<date>-<half-day>-<end of id>.yml)
+# --------------------------------------------------------------------------
+
+
+def _minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+#: A half-day starts before this time in the morning (``matin``), at or after it in the afternoon.
+AFTERNOON_FROM = "13:00"
+#: The longest half-day session, in minutes.
+MAX_HALF_DAY_MINUTES = 6 * 60
+
+
+class TrainingSession(Strict):
+    """One half-day of training (séance), for a group or for learners convened one by one.
+
+    A session names no learner: who is expected is the group's members (those
+    in training on that day) and the learners whose folder holds a
+    ``convocation`` entry for it; each signature lives in the learner's own
+    folder (docs/attendance.md).  Files are append-only: a change (a new time,
+    another trainer, a cancellation) is a new session file with ``updates``
+    naming the first one of the chain and a ``reason``.
+    """
+
+    id: EntryId = Field(title="Identifiant")
+    recorded: AwareDatetime = Field(title="Enregistrée le")
+    author: Username = Field(title="Auteur")
+    author_name: ShortText | None = Field(None, title="Nom de l'auteur")
+    date: dt.date = Field(title="Date")
+    half_day: HalfDay = Field(title="Demi-journée")
+    start: ClockTime = Field(title="Début")
+    end: ClockTime = Field(title="Fin")
+    title: ShortText = Field(title="Module ou intitulé")
+    framework: FrameworkId | None = Field(None, title="Référentiel des compétences travaillées")
+    competencies: list[Code] = Field(default_factory=list, title="Compétences travaillées")
+    trainer: Username = Field(title="Formateur·rice (compte)")
+    trainer_name: ShortText | None = Field(None, title="Nom du formateur ou de la formatrice")
+    modality: SessionModality = Field("presentiel", title="Modalité")
+    group: GroupId | None = Field(None, title="Groupe")
+    place: str | None = Field(None, max_length=300, title="Lieu")
+    video_link: str | None = Field(None, max_length=500, pattern=r"^https://\S+$", title="Lien de la classe virtuelle")
+    status: Literal["planned", "cancelled"] = Field("planned", title="État")
+    updates: EntryId | None = Field(None, title="Modifie la séance")
+    reason: str | None = Field(None, max_length=1000, title="Motif de la modification")
+
+    @model_validator(mode="after")
+    def _times(self) -> "TrainingSession":
+        start, end = _minutes(self.start), _minutes(self.end)
+        if end <= start:
+            raise FieldValueError("end", "la fin de la séance précède son début")
+        if end - start > MAX_HALF_DAY_MINUTES:
+            raise FieldValueError("end", "une demi-journée dure au plus 6 heures : découpez la séance")
+        afternoon = start >= _minutes(AFTERNOON_FROM)
+        if afternoon != (self.half_day == "apres-midi"):
+            raise FieldValueError("half_day", "une séance du matin commence avant 13 h, une séance de "
+                                              "l'après-midi à 13 h ou après")
+        if len(set(self.competencies)) != len(self.competencies):
+            raise FieldValueError("competencies", "une compétence est citée deux fois")
+        if self.competencies and self.framework is None:
+            raise FieldValueError("framework", "indiquez le référentiel des compétences travaillées")
+        if self.updates is not None and not self.reason:
+            raise FieldValueError("reason", "indiquez le motif de la modification")
+        if self.updates is None and self.status == "cancelled":
+            raise FieldValueError("status", "une séance s'annule par une modification de la séance prévue")
+        if self.modality == "presentiel" and self.video_link:
+            raise FieldValueError("video_link", "un lien de classe virtuelle est pour une séance à distance")
+        return self
+
+    @property
+    def minutes(self) -> int:
+        """The session's length in minutes."""
+        return _minutes(self.end) - _minutes(self.start)
+
+    @property
+    def hours(self) -> float:
+        return self.minutes / 60
+
+    @property
+    def chain(self) -> str:
+        """The id of the first session of its chain (itself when it changes nothing)."""
+        return self.updates or self.id
 
 
 # --------------------------------------------------------------------------
@@ -898,6 +1065,17 @@ Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 PortfolioPath = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_][a-z0-9_-]{0,63}(/[A-Za-z0-9][A-Za-z0-9._-]{0,199}){1,3}$")]
 
 
+#: The folder of training sessions in portfolios/.
+SESSIONS_DIR = "_sessions"
+
+
+class Connection(Strict):
+    """The connection a distance signature came from."""
+
+    ip: str = Field(max_length=64, title="Adresse IP")
+    user_agent: str | None = Field(None, max_length=300, title="Navigateur")
+
+
 class SignedFile(Strict):
     #: Relative to portfolios/ (``<learner>/entries/....md``, ``<learner>/files/...``).
     path: PortfolioPath = Field(title="Fichier")
@@ -920,16 +1098,97 @@ class Signature(EntryBase):
     signer_name: ShortText = Field(title="Signataire")
     method: SignMethod = Field(title="Identifié·e par")
     signed: list[SignedFile] = Field(min_length=1, max_length=51, title="Fichiers signés")
+    #: An attendance signature (docs/attendance.md): the session signed (its file is ``signed[0]``).
+    session: EntryId | None = Field(None, title="Séance émargée")
+    #: How the signer signed a session: a drawing (SVG in ``attachments``) or their typed name.
+    signed_as: SignedAs | None = Field(None, title="Forme de la signature")
+    trainer: Username | None = Field(None, title="Formateur·rice de la séance")
+    trainer_name: ShortText | None = Field(None, title="Nom du formateur ou de la formatrice")
+    #: At a distance: the connection that signed, kept as supporting evidence.
+    connection: Connection | None = Field(None, title="Connexion")
 
     @model_validator(mode="after")
     def _signed(self) -> "Signature":
-        if self.about is None:
-            raise FieldValueError("about", "une signature nomme l'entrée signée (about)")
+        if (self.about is None) == (self.session is None):
+            raise FieldValueError("about", "une signature nomme soit l'entrée signée (about), soit la séance "
+                                           "émargée (session)")
+        if self.session is not None:
+            if not self.signed[0].path.startswith(SESSIONS_DIR + "/"):
+                raise FieldValueError("signed", "le premier fichier signé d'un émargement est la séance")
+            if self.signed_as is None:
+                raise FieldValueError("signed_as", "indiquez la forme de la signature (dessin ou nom saisi)")
+            if self.signed_as == "drawing" and not self.attachments:
+                raise FieldValueError("attachments", "une signature dessinée joint son dessin (SVG)")
+        elif self.signed_as or self.trainer or self.connection:
+            raise FieldValueError("session", "forme, formateur et connexion ne concernent qu'un émargement")
         if self.competencies:
             raise FieldValueError("competencies", "une signature ne porte pas de compétence")
         paths = [f.path for f in self.signed]
         if len(set(paths)) != len(paths):
             raise FieldValueError("signed", "un fichier signé est cité deux fois")
+        return self
+
+
+class AttendanceMark(EntryBase):
+    """What the trainer marks about the learner at one session: absent, justified absence, late, left early.
+
+    Written only by the attendance service (the session's trainer or an
+    admin).  The latest mark for a session is the one that counts.  The
+    reason of a justified absence, its proof and the trainer's note are a
+    ``staff`` feedback entry ``about`` the mark: the shared sites show the
+    state only.
+    """
+
+    label: ClassVar[str] = "Relevé de présence"
+    writers: ClassVar[frozenset[str]] = TUTOR_ROLES
+    levels: ClassVar[str] = "none"
+    direct: ClassVar[bool] = False
+    type: Literal["attendance-mark"]
+    session: EntryId = Field(title="Séance")
+    status: MarkStatus = Field(title="Relevé")
+    minutes: int | None = Field(None, ge=1, le=360, title="Minutes manquées")
+
+    @model_validator(mode="after")
+    def _mark(self) -> "AttendanceMark":
+        timed = self.status in ("late", "left-early")
+        if timed and self.minutes is None:
+            raise FieldValueError("minutes", "indiquez le nombre de minutes de retard ou d'avance")
+        if not timed and self.minutes is not None:
+            raise FieldValueError("minutes", "des minutes ne s'indiquent que pour un retard ou un départ anticipé")
+        if self.competencies or self.attachments:
+            raise FieldValueError("attachments", "un relevé de présence ne porte ni compétence ni pièce jointe "
+                                                 "(le justificatif accompagne la note de l'équipe)")
+        return self
+
+
+class Convocation(EntryBase):
+    """The learner is expected at a session that is not (or not only) their group's."""
+
+    label: ClassVar[str] = "Convocation à une séance"
+    writers: ClassVar[frozenset[str]] = TUTOR_ROLES
+    levels: ClassVar[str] = "none"
+    direct: ClassVar[bool] = False
+    type: Literal["convocation"]
+    session: EntryId = Field(title="Séance")
+
+
+class DistanceWork(EntryBase):
+    """Asynchronous distance work (FOAD): hours declared with their evidence, not signed per half-day."""
+
+    label: ClassVar[str] = "Travail à distance (FOAD)"
+    writers: ClassVar[frozenset[str]] = TUTOR_ROLES
+    levels: ClassVar[str] = "none"
+    type: Literal["distance-work"]
+    period_start: dt.date = Field(title="Début de la période")
+    period_end: dt.date = Field(title="Fin de la période")
+    hours: float = Field(gt=0, le=500, title="Heures réalisées")
+    activities: list[LongText] = Field(min_length=1, title="Activités réalisées")
+    assistance: str | None = Field(None, max_length=5000, title="Assistance technique et pédagogique apportée")
+
+    @model_validator(mode="after")
+    def _period(self) -> "DistanceWork":
+        if self.period_end < self.period_start:
+            raise FieldValueError("period_end", "la fin de la période précède son début")
         return self
 
 
@@ -948,6 +1207,9 @@ ENTRY_MODELS: dict[str, type[EntryBase]] = {
     "signature": Signature,
     "planned-meeting": PlannedMeeting,
     "mission": Mission,
+    "attendance-mark": AttendanceMark,
+    "convocation": Convocation,
+    "distance-work": DistanceWork,
 }
 ENTRY_TYPES = tuple(ENTRY_MODELS)
 #: Entry types the organisation may ask to have signed off (``signoff.rules``).
@@ -971,6 +1233,9 @@ AnyEntry = Annotated[
         Signature,
         PlannedMeeting,
         Mission,
+        AttendanceMark,
+        Convocation,
+        DistanceWork,
     ],
     Field(discriminator="type"),
 ]

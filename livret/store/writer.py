@@ -109,7 +109,10 @@ class NewEntry:
 
 #: Why a type that is not ``direct`` is refused on the generic paths (forms, API, imports).
 NOT_DIRECT = {"signature": "une signature ne s'écrit pas comme une entrée : elle s'enregistre avec le bouton "
-                           "« Signer » de l'entrée à signer (le serveur calcule ce qui est signé)"}
+                           "« Signer » de l'entrée à signer (le serveur calcule ce qui est signé)",
+              "attendance-mark": "un relevé de présence s'enregistre depuis la page de la séance (formateur·rice "
+                                 "ou administrateur·rice)",
+              "convocation": "une convocation s'enregistre en planifiant la séance"}
 
 #: What upper layers register in ``Store.after_commit``.
 AfterCommit = Callable[[Commit], None]
