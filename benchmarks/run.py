@@ -15,7 +15,8 @@ CSV), filters (the admin's filtered dashboard and its CSV export, 1,000
 learners), mail (the outbox while the SMTP server is down, issue 15:
 benchmarks/bench_mail.py), planning (the follow-up rules for 1,000 learners, issue 16:
 benchmarks/bench_planning.py), feeds (a tutor's calendar feed with 50 learners, issue 16:
-benchmarks/bench_feeds.py).
+benchmarks/bench_feeds.py), attendance (300 learners sign one half-day through the real server, the month's
+attendance sheets of a group of 30, issue 17: benchmarks/bench_attendance.py).
 
 Runs from a fresh clone after ``pip install -e '.[test]'``: nothing else is
 needed (no psutil, no HTTP library: /proc and the standard library).
@@ -39,6 +40,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 from benchmarks import (  # noqa: E402
     bench_admin,
     bench_app,
+    bench_attendance,
     bench_build,
     bench_feeds,
     bench_mail,
@@ -51,7 +53,7 @@ from benchmarks.measure import machine, run_measured  # noqa: E402
 from benchmarks.synth import SIZES, generate  # noqa: E402
 
 NAMES = ("build", "disk", "naive", "noop", "one", "submit", "append", "dashboard", "seal", "import", "filters",
-         "mail", "planning", "feeds")
+         "mail", "planning", "feeds", "attendance")
 OUT = Path(__file__).resolve().parent / "out"
 DASHBOARD_LEARNERS = 1000
 
@@ -190,6 +192,12 @@ def measure_feeds(args, work: Path) -> list[Figure]:
     return bench_feeds.feed_figures(work, log=step)
 
 
+def measure_attendance(args, size: str, work: Path) -> list[Figure]:
+    if "attendance" not in args.only:
+        return []
+    return bench_attendance.measure(work, size, log=step)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     size = args.size
@@ -212,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         figures += measure_mail(args, work)
         figures += measure_planning(args, work)
         figures += measure_feeds(args, work)
+        figures += measure_attendance(args, size, work)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

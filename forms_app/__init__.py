@@ -44,7 +44,8 @@ BLUEPRINT_MODULES: list[str] = ["auth", "dashboard", "entries", "portfolio", "sh
                                  "admin_learners", "admin_groups", "admin_import", "admin_accounts",
                                  "admin_frameworks", "bulk", "signoff", "company", "password_reset",
                                  "invitations", "admin_mail", "worksite", "feeds", "followup",
-                                 "plans", "agenda"]
+                                 "plans", "agenda", "attendance", "attendance_documents", "sessions",
+                                 "learner_attendance"]
 
 csrf = CSRFProtect()
 babel = Babel()

@@ -16,14 +16,17 @@ documents with one item per invalid field.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
+import re
 import traceback
 from typing import Any
 
 from flask import Blueprint, Response, g, request
 from werkzeug.exceptions import HTTPException
 
+from livret.attendance.schedule import FieldValueErrors, may_plan, split, trainer_choices, trainer_name
 from livret.instance.access import audience_for, can_read, writable_types
 from livret.instance.db import InstanceDB
 from livret.instance.tokens import Tokens
@@ -36,14 +39,17 @@ from livret.interop.openapi import (
     Problem,
     ProblemItem,
     ProgressCount,
+    SessionItem,
     Upload,
     openapi_document,
+    session_wire_errors,
     wire_errors,
 )
 from livret.store import LearnerRecord, StoredEntry, StoreError
 from livret.store.errors import FieldError, InvalidInput
-from livret.store.schema import ENTRY_MODELS
+from livret.store.schema import ENTRY_MODELS, LEARNER_ID_RE, USERNAME_RE
 from livret.store.writer import NOT_DIRECT
+from livret.views.attendance import load_chains
 from livret.views.progress import competency_views, for_audience, progress
 
 from . import csrf, errors, json_body
@@ -255,6 +261,19 @@ def entries(learner_id: str):
     return _json({"entries": [_entry_json(e) for e in visible]})
 
 
+def _json_object(what: str, keys: str) -> dict[str, Any]:
+    """The request's JSON object; 415, 400/413 or 422 problems otherwise."""
+    if not request.is_json:
+        raise ApiError(415, f"envoyez {what} en JSON (Content-Type: application/json)")
+    try:
+        data = json_body.parse(request.get_data(cache=False))
+    except json_body.BodyError as exc:
+        raise ApiError(exc.status, exc.detail) from None
+    if not isinstance(data, dict):
+        raise ApiError(422, f"un objet JSON est attendu ({keys})")
+    return data
+
+
 def _require_some_write(record: LearnerRecord) -> None:
     user = current_user()
     if record.profile is None or not writable_types(user.role, user.username, record.profile):
@@ -266,14 +285,7 @@ def create_entry(learner_id: str):
     record = learner_or_404_403(learner_id)
     _valid_or_409(record)
     _require_some_write(record)
-    if not request.is_json:
-        raise ApiError(415, "envoyez l'entrée en JSON (Content-Type: application/json)")
-    try:
-        data = json_body.parse(request.get_data(cache=False))
-    except json_body.BodyError as exc:
-        raise ApiError(exc.status, exc.detail) from None
-    if not isinstance(data, dict):
-        raise ApiError(422, "un objet JSON est attendu (les clés de l'en-tête et « body »)")
+    data = _json_object("l'entrée", "les clés de l'en-tête et « body »")
     entry_type = data.get("type")
     if isinstance(entry_type, str) and entry_type in ENTRY_MODELS and not ENTRY_MODELS[entry_type].direct:
         raise ApiError(422, None, [FieldError(("type",), NOT_DIRECT[entry_type])])  # signatures: the sign button
@@ -316,3 +328,99 @@ def upload(learner_id: str):
     except StoreError as exc:
         raise ApiError(503, str(exc)) from None
     return _json(Upload(path=path, size=len(data)).model_dump(mode="json"), 201)
+
+
+# --------------------------------------------------------------------------
+# Training sessions (docs/attendance.md, « Sessions »)
+# --------------------------------------------------------------------------
+
+SESSION_READERS = ("tutor", "admin", "auditor")
+
+
+def _session_item(chain) -> dict[str, Any]:
+    return SessionItem(chain=chain.id, cancelled=chain.cancelled, versions=len(chain.versions),
+                       session=chain.session).model_dump(mode="json")
+
+
+def _query_date(name: str):
+    text = request.args.get(name)
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else dt.date.fromisoformat("")
+    except ValueError:
+        raise ApiError(422, None, [FieldError((name,), "date AAAA-MM-JJ attendue")]) from None
+
+
+@bp.get("/sessions")
+def list_sessions():
+    if current_user().role not in SESSION_READERS:
+        raise ApiError(403)
+    start, end = _query_date("from"), _query_date("to")
+    group, trainer = request.args.get("group"), request.args.get("trainer")
+    for name, value, pattern in (("group", group, LEARNER_ID_RE), ("trainer", trainer, USERNAME_RE)):
+        if value is not None and not pattern.fullmatch(value):
+            raise ApiError(422, None, [FieldError((name,), "identifiant invalide")])
+    chains = load_chains(livret().project.store, start, end)
+    out = [_session_item(c) for c in chains.values()
+           if (not start or c.session.date >= start) and (not end or c.session.date <= end)
+           and (group is None or c.session.group == group) and (trainer is None or c.session.trainer == trainer)]
+    return _json({"sessions": out})
+
+
+def _located(loc: tuple) -> tuple:
+    """A store error's location in the request: ``sessions.<i>.<key>`` -> ``<key>``, convocations -> learners."""
+    if loc[:1] == ("sessions",):
+        loc = loc[2:]
+        return ("start", *loc[1:]) if loc[:1] == ("half_day",) else loc
+    if loc[:1] == ("convocations",):
+        return ("learners", *loc[2:])
+    return loc
+
+
+@bp.post("/sessions")
+def create_session():
+    user = current_user()
+    if user.role not in ("tutor", "admin"):
+        raise ApiError(403)
+    data = _json_object("la séance", "les clés de la séance")
+    errors = session_wire_errors(data)
+    if errors:
+        raise ApiError(422, None, errors)
+    store = livret().project.store
+    fields = dict(data)
+    learners = list(fields.pop("learners", None) or [])
+    accounts = livret().accounts.list()
+    if fields.get("trainer") and fields["trainer"] not in dict(trainer_choices(accounts)):
+        raise ApiError(422, None, [FieldError(("trainer",), "aucun compte formateur (tuteur ou administrateur "
+                                                            f"actif) : {fields['trainer']}")])
+    group = store.groups().get(fields["group"]) if fields.get("group") else None
+    if fields.get("group") and group is None:
+        raise ApiError(422, None, [FieldError(("group",), f"groupe inconnu : {fields['group']}")])
+    if group is None and not learners:
+        raise ApiError(422, None, [FieldError(("group",), "indiquez un groupe ou des apprenant·es (learners)")])
+    profiles = {lid: store.profile(lid) for lid in store.learner_ids()}
+    unknown = [FieldError(("learners", i), f"apprenant·e inconnu·e : {lid}")
+               for i, lid in enumerate(learners) if lid not in profiles]
+    if unknown:
+        raise ApiError(422, None, unknown)
+    if not may_plan(user.role, user.username, group, learners, profiles):
+        raise ApiError(403, "ce groupe ou ces apprenant·es ne sont pas dans votre suivi : rien n'a été enregistré")
+    if fields.get("trainer") and not fields.get("trainer_name"):
+        fields["trainer_name"] = trainer_name(accounts, fields["trainer"])
+    settings = store.settings().attendance
+    try:
+        items = split(fields, settings.lunch_start, settings.lunch_end)
+        written = store.write_sessions(items, author=user.username, author_name=user.display_name or None,
+                                       convocations={i: learners for i in range(len(items))} if learners else None,
+                                       message=f"Séance planifiée (API) : {str(fields.get('title'))[:80]}")
+    except FieldValueErrors as exc:
+        raise ApiError(422, None, exc.errors) from None
+    except InvalidInput as exc:
+        raise ApiError(422, None, list(dict.fromkeys(FieldError(_located(tuple(e.loc)), e.message)
+                                                     for e in exc.errors))) from None
+    except StoreError as exc:
+        raise ApiError(503, str(exc)) from None
+    out = [SessionItem(chain=s.id, cancelled=False, versions=1, session=s.session).model_dump(mode="json")
+           for s in written]
+    return _json({"sessions": out}, 201, headers={"Location": f"{API_PREFIX}/sessions"})

@@ -35,6 +35,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 
+from livret.attendance.reminders import take_notices
 from livret.instance.access import can_read, can_write
 from livret.instance.accounts import AccountError, LoginRefused, User
 from livret.instance.passwords import POLICY_TEXT
@@ -174,6 +175,9 @@ def open_session(user: User, *, method: str = "password", lifetime: int | None =
         session[SESSION_EXPIRES_KEY] = int(time.time()) + lifetime
     session.permanent = True
     log.info("session ouverte : %s (%s, %s)", user.username, user.role, method)
+    if user.role == "learner":  # a session they did not sign (livret.attendance.reminders): shown once
+        for text in take_notices(livret().accounts.db, user.username):
+            flash(text, "warning")
 
 
 def start_second_step(user: User, next_url: str | None) -> None:

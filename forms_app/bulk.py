@@ -32,6 +32,7 @@ from livret.store.errors import FieldError, InvalidInput
 from livret.store.records import GROUPS_DIR
 from livret.store.schema import ENTRY_MODELS, LEARNER_STATUSES, TUTOR_ROLES, TYPE_LABELS, Group
 from livret.store.writer import NewEntry
+from livret.views.derived_attendance import AttendanceContext
 from livret.views.periods import MAX_PERIOD_DAYS, RecordedHours, planned_hours, recorded_hours
 from livret.views.progress import fr_date
 
@@ -128,6 +129,7 @@ def attendance_rows(group: Group, start: dt.date, end: dt.date) -> list[Attendan
     """One row per member, pre-filled with the group's planned hours; recorded hours found."""
     store = livret().project.store
     planned = hours_text(planned_hours(group.weekly_hours, start, end))
+    signed = AttendanceContext.load(store, livret().now())  # sessions count as recorded hours
     rows = []
     for lid in group.members:
         try:
@@ -135,7 +137,7 @@ def attendance_rows(group: Group, start: dt.date, end: dt.date) -> list[Attendan
         except UnknownLearner:
             continue  # a member whose folder is gone: ``livret check`` names it
         profile = record.profile
-        recorded = recorded_hours(record.entries, start, end) if profile else []
+        recorded = recorded_hours(record.entries, start, end, signed.rows(record)) if profile else []
         status = profile.status if profile else None
         rows.append(AttendanceRow(lid, profile.name if profile else lid, status, recorded,
                                   include=status == "en-cours", planned=planned, attended=planned))

@@ -31,6 +31,7 @@ from livret.instance.access import audience_for, can_correct, can_read, writable
 from livret.store import UnknownLearner
 from livret.store.schema import LEARNER_STATUSES, TYPE_LABELS, Group, LearnerProfile
 from livret.views import progress, roster
+from livret.views.derived_attendance import AttendanceContext
 from livret.views.roster import SORTS, Filters, Row, fold, matching, sort_rows  # noqa: F401 - re-exported
 from livret.views.spreadsheet import csv_text
 
@@ -88,7 +89,8 @@ def readable_rows(user, filters: Filters | None = None, members: dict[str, froze
     settings = store.settings()
     today = ctx.today()
     audience = audience_for(user.role)
-    key = ("dashboard-summary", today, audience, settings.model_dump_json())
+    signed = AttendanceContext.load(store, ctx.now())  # the sessions, read once for every row
+    key = ("dashboard-summary", today, audience, settings.model_dump_json(), signed.key)
     filters = filters or Filters()
     members = members or {}
     rows = []
@@ -102,7 +104,8 @@ def readable_rows(user, filters: Filters | None = None, members: dict[str, froze
         if record.profile is None:
             rows.append(Row(lid, record, None, None))
             continue
-        summary = store.derived(record, key, lambda r: progress.summary(r, settings, today, audience))
+        summary = store.derived(record, key, lambda r: progress.summary(r, settings, today, audience,
+                                                                        signed.rows(r, audience)))
         rows.append(Row(lid, record, summary, record.profile))
     return rows
 
@@ -267,7 +270,9 @@ def learner(learner_id: str):
     visible = progress.for_audience(record.entries, audience)
     summary = views = plans = None
     if record.profile is not None:
-        summary = progress.summary(record, ctx.project.store.settings(), today, audience)
+        store = ctx.project.store
+        summary = progress.summary(record, store.settings(), today, audience,
+                                   AttendanceContext.load(store, ctx.now()).rows(record, audience))
         plans = [p for p in progress.action_plans(visible, today) if p.status == "open"]
     if record.framework is not None:
         views = progress.competency_views(record.framework, visible)

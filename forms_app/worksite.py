@@ -29,6 +29,7 @@ from livret.views import coverage as cv
 from livret.views import progress
 from livret.views import worksite as ws
 from livret.views.calendar import learner_periods
+from livret.views.derived_attendance import AttendanceContext
 
 from .auth import admin_required, current_user, login_required, profile_or_404_403
 from .calendar_editor import CalendarEditor
@@ -80,7 +81,8 @@ def worksite_for(record: LearnerRecord, audience: str) -> dict | None:
     if not (profile.work_study or periods or plan):
         return None
     span = ws.calendar_range(periods, profile.start, profile.end)
-    rows = cv.coverage(record.framework, visible, periods, work_study=profile.work_study) \
+    sessions = AttendanceContext.load(livret().project.store, livret().now()).rows(record, audience)
+    rows = cv.coverage(record.framework, visible, periods, work_study=profile.work_study, rows=sessions) \
         if record.framework is not None else []
     return {
         "grids": ws.month_grids(periods, *span) if span else [],

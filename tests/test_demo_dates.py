@@ -2,6 +2,8 @@
 
 import datetime as dt
 import shutil
+from collections import Counter
+from zoneinfo import ZoneInfo
 
 import pytest
 from factories import REPO
@@ -84,3 +86,40 @@ def test_work_study_calendars_move_with_the_demo(copy):
     assert all(p.start.weekday() == 0 for p in after if p.kind == "centre")
     moved, _ = fresh.store.group(gid)
     assert moved.calendar[0].start == period.start + delta and moved.start == dt.date(2026, 2, 2) + delta
+
+
+def test_the_month_of_signed_sessions_moves_with_the_demo_and_verifies(tmp_path):
+    """A fresh ``livret demo`` (its copy moved to today): the sessions, their files and months, and every
+    record naming them move together; the signatures are sealed again over the moved files (the
+    countersignatures over the resealed learners' signatures), so ``livret check`` and ``livret verify``
+    pass, and the signed month ends in the week before the demo's moved day."""
+    from click.testing import CliRunner
+
+    from livret.cli import main
+    from livret.cli.serve_cmds import make_demo
+    from livret.views import attendance as va
+
+    today = DEMO_TODAY + dt.timedelta(days=400)
+    project = make_demo(tmp_path / "demo", today=today)
+    delta = demo_shift(today)
+    store = project.store
+    assert store.check() == []
+    chains = va.load_chains(store)
+    assert len(chains) >= 30 and all(c.first.path.startswith(f"_sessions/{c.session.date:%Y-%m}/")
+                                     for c in chains.values())
+    days = sorted(c.session.date for c in chains.values())
+    assert days[0] == dt.date(2026, 11, 2) + delta and days[0].weekday() == 0
+    moved_today = DEMO_TODAY + delta
+    now = dt.datetime.combine(moved_today, dt.time(12), ZoneInfo("Europe/Paris"))
+    rows = va.learner_attendance(store, "kevin-lefebvre", now)
+    states = Counter(r.state for r in rows)
+    assert states["absent"] == 3 and states["justified"] == 1 and states["late"] == 1
+    assert states["unsigned"] == 0 and states["open"] == 0
+    assert max(r.session.date for r in rows if r.state != "upcoming") >= moved_today - dt.timedelta(days=3)
+    signed = [r.signature for r in rows if r.signature is not None]
+    assert all(r.signature.meta.signed[0].path == r.chain.latest.path for r in rows if r.signature is not None)
+    assert signed and all(check_seal(store.root, s.meta).intact for s in signed)
+    counters = [r.countersignature for r in rows if r.countersignature is not None]
+    assert counters and all(check_seal(store.root, c.meta).intact for c in counters)
+    result = CliRunner().invoke(main, ["--root", str(project.root), "verify"])
+    assert result.exit_code == 0, result.output

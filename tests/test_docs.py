@@ -50,6 +50,14 @@ def test_format_reference_examples_are_valid():
     assert entry.type == "meeting"
 
 
+def test_format_reference_session_example_is_valid():
+    from livret.store.schema import TrainingSession
+
+    section = FORMAT.split("## Training sessions:", 1)[1].split("\n## ", 1)[0]
+    session = TrainingSession.model_validate(load_yaml(fenced(section, "yaml")[0]).data)
+    assert (session.half_day, session.hours, session.chain) == ("matin", 3.5, session.id)
+
+
 def test_format_reference_lists_every_type():
     for name in ENTRY_MODELS:
         assert f"| `{name}` |" in FORMAT

@@ -175,7 +175,7 @@ def test_export_refuses_bad_input_and_writes_nothing(project, tmp_path):
 
 
 def test_pdf_without_dejavu_falls_back_to_core_font(project, record, monkeypatch, tmp_path):
-    from livret.audit import record_pdf as module
+    from livret.publish import pdf as module
 
     monkeypatch.setattr(module, "FONT_DIRS", (tmp_path / "no-fonts",))
     assert module.font_dir() is None

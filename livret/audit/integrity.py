@@ -18,11 +18,17 @@ files?" with facts from git:
 - a failing ``git fsck`` (a corrupt or truncated repository);
 - every signature whose signed files (the entry, its attachments) changed
   or vanished since it was signed (kind ``signature``, see
-  :mod:`livret.store.signatures`);
+  :mod:`livret.store.signatures`); for an attendance signature, the
+  session file in force when it was signed and the drawing's SVG, which
+  must be among the sealed files;
 - the history against the witness journal (:mod:`livret.seal.check`): a
   rewritten, reset or truncated history, a missing ``.git``, a commit made
   outside livret, an altered journal; the trusted timestamps and the
   witness repository when they are configured.
+
+:func:`attendance_notices` adds lines that are no failure: a session
+changed (a new file in its chain, through livret) after a learner signed
+it; the signature stays valid for the session as it was.
 
 It stays fast on a big store: a fixed, small number of git processes over
 the whole repository (one ``git diff``, one ``git ls-files``, one ``git
@@ -32,7 +38,7 @@ log`` per question), never one process per file.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -40,13 +46,14 @@ from ..seal import check as seal_check
 from ..seal import timestamps
 from ..seal.journal import Journal
 from ..seal.witness import Witness, WitnessError
-from ..store import UnknownLearner, nofollow
+from ..store import StoredEntry, UnknownLearner, nofollow
 from ..store.french_dates import fr_date
 from ..store.history import History
 from ..store.project import Project
 from ..store.schema import SESSIONS_DIR
 from ..store.signatures import check_seal
 from ..store.yamlio import FrontMatterError, load_yaml, parse_front_matter
+from ..views.attendance import chains
 
 #: The problems of ``livret check`` that name a symbolic link or a special file.
 _UNSAFE_MESSAGES = {nofollow.LINK_MESSAGE, nofollow.SPECIAL_MESSAGE}
@@ -64,7 +71,7 @@ class Finding:
 
     path: str
     message: str
-    kind: str  # parse, link, untracked, modified, deleted, rewritten, fsck, seal
+    kind: str  # parse, link, untracked, modified, deleted, rewritten, fsck, seal; notice (not a failure)
     line: int | None = None
     commit: str | None = None  # the commit that added the file, where known
 
@@ -106,21 +113,51 @@ def signature_findings(project: Project) -> list[Finding]:
     store = project.store
     prefix = _display_prefix(project)
     findings = []
+    for lid, e in _signatures(store):
+        state = check_seal(store.root, e.meta)
+        who = f"{e.meta.signer_name} du {fr_date(e.meta.date)}"
+        findings += [Finding(prefix + path, f"{_signed_noun(path)} modifiée après la signature de {who}",
+                             "signature") for path in state.changed]
+        findings += [Finding(prefix + path, f"{_signed_noun(path)} supprimée après la signature de {who}",
+                             "signature") for path in state.missing]
+        if e.meta.session is not None:  # an attendance signature seals its own drawing too
+            sealed = {f.path for f in e.meta.signed}
+            findings += [Finding(prefix + e.path, f"dessin {a} hors du sceau de l'émargement de {who} : "
+                                                  "sa modification passerait inaperçue", "signature")
+                         for a in e.meta.attachments if f"{lid}/{a}" not in sealed]
+    return findings
+
+
+def _signatures(store) -> Iterator[tuple[str, StoredEntry]]:
+    """(learner id, signature entry) of every learner's folder."""
     for lid in store.learner_ids():
         try:
             record = store.load_learner(lid)
         except UnknownLearner:
             continue
-        for e in record.entries:
-            if e.type != "signature":
-                continue
-            state = check_seal(store.root, e.meta)
-            who = f"{e.meta.signer_name} du {fr_date(e.meta.date)}"
-            findings += [Finding(prefix + path, f"{_signed_noun(path)} modifiée après la signature de {who}",
-                                 "signature") for path in state.changed]
-            findings += [Finding(prefix + path, f"{_signed_noun(path)} supprimée après la signature de {who}",
-                                 "signature") for path in state.missing]
-    return findings
+        yield from ((lid, e) for e in record.entries if e.type == "signature")
+
+
+def attendance_notices(project: Project) -> list[Finding]:
+    """Attendance signatures whose session changed (a new file in its chain) after signing (kind
+    ``notice``: reported, not a failure; the signature seals the session as it was when signed)."""
+    store = project.store
+    prefix = _display_prefix(project)
+    found = chains(store.sessions())
+    notices = []
+    for _, e in _signatures(store):
+        if e.meta.session is None or e.meta.role != "learner":
+            continue
+        chain = found.get(e.meta.session)
+        if chain is None or e.meta.signed[0].path == chain.latest.path:
+            continue
+        change = chain.latest.session
+        what = "annulée" if change.status == "cancelled" else "modifiée"
+        notices.append(Finding(prefix + e.path, f"séance {what} après l'émargement de {e.meta.signer_name} "
+                                                f"du {fr_date(e.meta.date)} (le {fr_date(change.recorded)}, "
+                                                f"motif : {change.reason or '—'}) ; l'émargement reste scellé "
+                                                f"sur {e.meta.signed[0].path}", "notice"))
+    return notices
 
 
 def seal_findings(project: Project, *, remote: bool = False) -> list[Finding]:
@@ -151,6 +188,8 @@ def seal_findings(project: Project, *, remote: bool = False) -> list[Finding]:
 
 
 def _signed_noun(store_path: str) -> str:
+    if store_path.startswith(SESSIONS_DIR + "/"):
+        return "séance"
     return "pièce jointe" if "/files/" in store_path else "entrée"
 
 
@@ -242,6 +281,7 @@ class GitAudit:
         proc = self._git(
             "log", "--no-renames", "--diff-filter=MD", "--name-status", "-z",
             "--format=%x01%H%x02%an%x02%as", "--", ":(glob)*/entries/*", ":(glob)*/files/*",
+            f":(glob){SESSIONS_DIR}/*/*",
         )
         if proc.returncode != 0:
             return []
@@ -337,6 +377,8 @@ def commits_adding(history: History, paths: Iterable[str]) -> dict[str, str]:
 
 def _noun(store_path: str) -> tuple[str, str]:
     """French noun for a store file and the ending its participles take."""
+    if store_path.startswith(SESSIONS_DIR + "/"):
+        return "fichier de séance", ""
     return ("entrée", "e") if "/entries/" in store_path else ("fichier", "")
 
 

@@ -11,6 +11,9 @@
     portfolios/<learner>/entries/*.md
     portfolios/<learner>/files/*          attachments
     portfolios/_frameworks/<id>.yml       the learner's framework
+    assiduite/emargement-<YYYY-MM>.pdf    signed attendance: the learner's month (half-day grid), per month
+    assiduite/heures-financeurs-<YYYY-MM>.csv   the funders' hours of the month (this learner's line)
+    assiduite/certificat-de-realisation.pdf     the certificat de réalisation, programme start to today
 
 The manifest lists every file of the pack with its SHA-256 and size and, for
 entry and attachment files where the store is a git repository, the commit
@@ -30,6 +33,13 @@ whose correction is ``staff``.  Attachments cited by no shared entry are left
 out too.  An entry file that names a left-out entry (``about``, ``corrects``,
 ``updates``) is written again without that key (see :func:`entry_file`):
 nothing in a shared pack names a staff entry.
+
+The attendance documents (:mod:`livret.attendance.documents`) come when the
+learner is expected at sessions or declared distance work; a ``shared``
+pack's month sheets show states and times, no signature image.  Without the
+organisation's signatory (``attendance.signatory``) the certificat is left
+out and the README says why.  Each is listed in the manifest with a
+``document`` label that ``verify-pack`` names.
 """
 
 from __future__ import annotations
@@ -44,6 +54,7 @@ from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from ..attendance import documents as attendance_docs
 from ..seal.journal import Journal
 from ..seal.keys import Keys, PublicKey, b64decode, b64encode, key_id
 from ..seal.timestamps import Timestamps
@@ -51,6 +62,7 @@ from ..store import FRAMEWORKS_DIR, PROFILE_FILE, LearnerRecord, StoredEntry, at
 from ..store.project import Project
 from ..store.schema import entry_to_data
 from ..store.yamlio import render_front_matter
+from ..views.attendance import distance_hours, learner_attendance
 from ..views.progress import for_audience, without_hidden_references
 from .integrity import commits_adding
 from .record_pdf import record_pdf
@@ -64,6 +76,8 @@ MAX_MANIFEST = 64 * 1024 * 1024
 CHUNK = 1024 * 1024
 README = "LISEZMOI.txt"
 PDF_NAME = "livret-de-suivi.pdf"
+ATTENDANCE_DIR = "assiduite"
+CERTIFICATE_NAME = f"{ATTENDANCE_DIR}/certificat-de-realisation.pdf"
 SITE_DIR = "site"
 AUDIENCES = ("shared", "staff")
 #: Fixed timestamp for zip members, so the same inputs give the same bytes.
@@ -123,7 +137,37 @@ def pack_attachments(record: LearnerRecord, entries: Iterable[StoredEntry], audi
     return [f for f in record.files if f in cited]
 
 
-def readme(learner_name: str, learner_id: str, audience: str, created: str) -> str:
+def attendance_files(store, record: LearnerRecord, audience: str, today: dt.date,
+                     now: dt.datetime) -> tuple[dict[str, tuple[bytes, str]], str]:
+    """The pack's attendance documents ``{name: (bytes, label)}`` and the README's paragraph on them
+    (empty, with no document, for a learner expected at no session and with no distance work)."""
+    profile = record.profile
+    rows = learner_attendance(store, record.id, now, audience="staff")
+    foad = distance_hours(for_audience(record.entries, "staff"))
+    if not rows and not foad.entries:
+        return {}, ""
+    files: dict[str, tuple[bytes, str]] = {}
+    for month in sorted({f"{r.session.date:%Y-%m}" for r in rows}):
+        label = attendance_docs.month_label(month)
+        files[f"{ATTENDANCE_DIR}/emargement-{month}.pdf"] = (
+            attendance_docs.learner_month_pdf(store, record.id, month, now, audience=audience),
+            f"feuille d'émargement mensuelle, {label}")
+        files[f"{ATTENDANCE_DIR}/heures-financeurs-{month}.csv"] = (
+            attendance_docs.funders_csv(store, month, now=now, learners=[record.id]),
+            f"heures pour les financeurs, {label}")
+    end = min(today, profile.end) if profile.end else today
+    note = (f"- {ATTENDANCE_DIR}/ : l'assiduité émargée par demi-journée ; pour chaque mois, la feuille\n"
+            "  d'émargement de l'apprenant·e et ses heures pour les financeurs (CSV pour Excel)")
+    try:
+        files[CERTIFICATE_NAME] = (attendance_docs.certificate_pdf(store, record.id, profile.start, end, now),
+                                   f"certificat de réalisation du {profile.start:%d/%m/%Y} au {end:%d/%m/%Y}")
+        note += ",\n  et le certificat de réalisation depuis le début de la formation.\n"
+    except attendance_docs.DocumentError as exc:
+        note += f".\n  Certificat de réalisation non joint : {exc}.\n"
+    return files, note
+
+
+def readme(learner_name: str, learner_id: str, audience: str, created: str, attendance: str = "") -> str:
     version = ("complète (équipe : toutes les entrées)" if audience == "staff"
                else "partagée (sans les entrées réservées à l'équipe)")
     return f"""Dossier d'audit de {learner_name} ({learner_id})
@@ -140,7 +184,7 @@ Contenu
   pièces jointes, le commit git qui les a ajoutées ; l'état du journal témoin
   de l'organisme et son dernier horodatage.
 - {SIGNATURE} : la signature (Ed25519) du manifeste par l'organisme.
-
+{attendance}
 Vérifier que rien n'a changé
   livret verify-pack CE-FICHIER.zip --key CLES-DE-L-ORGANISME.json
 signale tout fichier modifié, manquant ou ajouté depuis la création du dossier,
@@ -205,8 +249,12 @@ def build_pack(project: Project, learner_id: str, output: Path, *, audience: str
             info["commit"] = commits[store_path]
         meta[name] = info
     files[PDF_NAME] = record_pdf(record, settings, audience=audience, today=today)
+    attendance, attendance_note = attendance_files(store, record, audience, today, now)
+    for name, (data, label) in attendance.items():
+        files[name] = data
+        meta[name] = {"document": label}
     files[README] = readme(record.profile.name, learner_id, audience,
-                           now.isoformat()).encode("utf-8")
+                           now.isoformat(), attendance_note).encode("utf-8")
 
     with tempfile.TemporaryDirectory(prefix="livret-pack-") as tmp:
         site = Path(tmp) / SITE_DIR
@@ -331,8 +379,10 @@ def verify_pack(path: Path) -> list[PackFinding]:
         for name in sorted(set(listed) | set(members) - {MANIFEST, SIGNATURE}):
             if not _safe_member(name):
                 findings.append(PackFinding(name, "chemin dangereux dans l'archive (absolu ou « .. »)", "unsafe"))
+            document = listed.get(name, {}).get("document")
+            what = f"{document} : " if isinstance(document, str) else ""
             if name not in members:
-                findings.append(PackFinding(name, "fichier manquant (listé dans le manifeste)", "missing"))
+                findings.append(PackFinding(name, f"{what}fichier manquant (listé dans le manifeste)", "missing"))
                 continue
             if name not in listed:
                 findings.append(PackFinding(name, "fichier ajouté (absent du manifeste)", "added"))
@@ -349,8 +399,18 @@ def verify_pack(path: Path) -> list[PackFinding]:
                 continue
             if digest != expected:
                 findings.append(PackFinding(
-                    name, f"fichier modifié (SHA-256 attendu {expected}, trouvé {digest})", "altered"))
+                    name, f"{what}fichier modifié (SHA-256 attendu {expected}, trouvé {digest})", "altered"))
         return findings
+
+
+def pack_documents(path: Path) -> list[tuple[str, str]]:
+    """``(member, label)`` of the documents the manifest labels (the attendance documents); [] when unreadable."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            manifest = json.loads(_read_bounded(zf, zf.getinfo(MANIFEST), MAX_MANIFEST).decode("utf-8"))
+        return [(f["path"], f["document"]) for f in manifest["files"] if isinstance(f.get("document"), str)]
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError, TypeError, AttributeError):
+        return []
 
 
 def _read_bounded(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:

@@ -8,11 +8,8 @@ figures come from :mod:`livret.views.progress`, like the site's.
 The ``shared`` audience leaves ``staff`` entries out entirely (as the shared
 site does); the ``staff`` audience adds the tutor alerts.
 
-Fonts: a Unicode TrueType font is needed for French typography (« », —, ’,
-œ).  Debian's ``fonts-dejavu-core`` is used when installed; otherwise the
-PDF falls back to the PDF core font Helvetica, with the few characters
-outside Latin-1 replaced by close equivalents, so a machine without the
-font still gets a readable PDF rather than an error.
+Fonts: see :mod:`livret.publish.pdf` (DejaVu, or the core font Helvetica
+without it).
 """
 
 from __future__ import annotations
@@ -21,12 +18,11 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
+from ..publish.pdf import GREY, LivretPDF
 from ..store import LearnerRecord, StoredEntry
 from ..store.schema import (
     ALERT_CATEGORIES,
@@ -41,55 +37,16 @@ from ..store.schema import (
 )
 from ..views import progress as pg
 
-FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
-FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 
-#: Replacements for the core-font fallback (Latin-1 only).
-_LATIN1 = str.maketrans({
-    "—": "-", "–": "-", "’": "'", "‘": "'", "“": '"', "”": '"', "…": "...", "œ": "oe", "Œ": "OE",
-    "\u202f": " ", "\u2009": " ", "≥": ">=", "≤": "<=", "→": "->", "€": "EUR", "•": "-",
-})
-
-GREY = (235, 238, 242)
-
-
-def font_dir() -> Path | None:
-    """Where the DejaVu fonts are, or None (then the core font fallback is used)."""
-    for d in FONT_DIRS:
-        if all((d / name).is_file() for name in FONT_FILES.values()):
-            return d
-    return None
-
-
-class RecordPDF(FPDF):
+class RecordPDF(LivretPDF):
     """A4 pages with the learner's name in the header and page numbers in the footer."""
 
     def __init__(self, title: str, subtitle: str):
-        super().__init__(orientation="portrait", unit="mm", format="A4")
+        super().__init__(title)
         self.doc_title = title
         self.doc_subtitle = subtitle
-        fonts = font_dir()
-        if fonts is not None:
-            for style, name in FONT_FILES.items():
-                self.add_font("DejaVu", style, str(fonts / name))
-            self.family = "DejaVu"
-            self.unicode = True
-        else:
-            self.family = "Helvetica"
-            self.unicode = False
         self.set_auto_page_break(auto=True, margin=18)
         self.set_margins(15, 15, 15)
-        self.alias_nb_pages()
-        self.set_title(self.text(title))
-        self.set_lang("fr-FR")
-        self.set_creator("livret")
-
-    def text(self, value: object) -> str:
-        """The text to write: as is with a Unicode font, Latin-1 with the core font."""
-        text = "" if value is None else str(value)
-        if self.unicode:
-            return text
-        return text.translate(_LATIN1).encode("latin-1", "replace").decode("latin-1")
 
     def header(self) -> None:
         self.set_font(self.family, "", 8)

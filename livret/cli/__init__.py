@@ -27,6 +27,7 @@ from . import (  # noqa: E402
     mail_cmds,  # noqa: F401
     seal_cmds,  # noqa: F401
     serve_cmds,  # noqa: F401
+    sessions_cmds,  # noqa: F401
     share_cmds,  # noqa: F401
     signoff_cmds,  # noqa: F401
     store_cmds,  # noqa: F401

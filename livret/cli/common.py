@@ -37,3 +37,21 @@ def require_store(project: Project) -> None:
     """Stop with exit code 2 unless ``project`` has a ``portfolios/`` folder."""
     if not project.portfolios.is_dir():
         fail(f"pas de dossier portfolios/ dans {project.root}", 2)
+
+
+def import_start(project: Project, file, author: str | None, limit: int) -> tuple[str, bytes]:
+    """The common start of a CSV import command: a store, a valid ``--author`` (default: the system user)
+    and the file's first ``limit + 1`` bytes (the importer says when it is too big)."""
+    from ..store.schema import USERNAME_RE
+    from .interop_cmds import cli_author
+
+    require_store(project)
+    author = author or cli_author()
+    if not USERNAME_RE.match(author):
+        fail(f"--author : nom d'utilisateur invalide : {author!r}", 2)
+    try:
+        with file.open("rb") as handle:
+            return author, handle.read(limit + 1)
+    except OSError as exc:
+        fail(f"lecture impossible de {file} : {exc.strerror}", 2)
+        raise  # fail() exits

@@ -22,10 +22,9 @@ from ..store import StoreError
 from ..store.errors import InvalidInput
 from ..store.project import Project
 from ..store.records import StaleWrite
-from ..store.schema import LEARNER_STATUSES, USERNAME_RE
+from ..store.schema import LEARNER_STATUSES
 from . import main
-from .common import fail, require_store, root_option
-from .interop_cmds import cli_author
+from .common import fail, import_start, require_store, root_option
 
 
 @main.group()
@@ -74,15 +73,7 @@ def learners_import(project: Project, file: Path, dry_run: bool, only_valid: boo
     Colonnes, encodages et séparateurs : docs/format.md. Une ligne avec l'identifiant d'un·e apprenant·e
     existant·e le ou la met à jour ; les autres lignes créent des apprenant·es.
     """
-    require_store(project)
-    author = author or cli_author()
-    if not USERNAME_RE.match(author):
-        fail(f"--author : nom d'utilisateur invalide : {author!r}", 2)
-    try:
-        with file.open("rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
-    except OSError as exc:
-        fail(f"lecture impossible de {file} : {exc.strerror}", 2)
+    author, data = import_start(project, file, author, MAX_BYTES)
     users = Accounts.for_project(project).list()
     plan = plan_import(data, project.store, users, name=file.name)
     for warning in plan.warnings:

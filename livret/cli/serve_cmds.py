@@ -33,6 +33,12 @@ DEMO_SOURCES = ("mkdocs.yml", "site_src", "portfolios")
 # --------------------------------------------------------------------------
 
 
+#: Open connections the server accepts at once (waitress's default is 100: a class of phones exceeds it).
+CONNECTION_LIMIT = 500
+#: Seconds after which an idle keep-alive connection is closed.
+IDLE_TIMEOUT = 30
+
+
 def run_server(project: Project, host: str, port: int, *, threads: int = 8, rebuild_all: bool = True) -> None:
     """Serve the app with waitress (a production WSGI server) until interrupted."""
     from waitress import create_server
@@ -54,8 +60,11 @@ def run_server(project: Project, host: str, port: int, *, threads: int = 8, rebu
         for lid in project.store.learner_ids():
             worker.request(lid, urgent=False)  # a user's request goes first
     try:
+        # A class signs at once (docs/attendance.md): every phone keeps its connection open, so accept
+        # many more than waitress's default 100 and close the idle ones sooner than its 120 s.
         server = create_server(app, host=host, port=port, threads=threads, ident="livret",
-                               clear_untrusted_proxy_headers=True)
+                               clear_untrusted_proxy_headers=True, connection_limit=CONNECTION_LIMIT,
+                               channel_timeout=IDLE_TIMEOUT)
     except OSError as exc:
         if worker is not None:
             worker.stop(timeout=5)

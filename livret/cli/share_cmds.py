@@ -33,7 +33,9 @@ def verify(project: Project, remote: bool, accept_commit: str | None, reason: st
     """Vérifie l'intégrité du dépôt : fichiers illisibles, entrées non enregistrées ou modifiées
     après coup (avec le commit qui les a ajoutées), « git fsck », puis l'historique contre le
     journal témoin (historique réécrit, remis en arrière, .git supprimé, commit fait hors de
-    livret). Code 0 si tout est intact, 1 sinon."""
+    livret). Une séance modifiée après un émargement est signalée par une note, sans échec.
+    Code 0 si tout est intact, 1 sinon."""
+    from ..audit.integrity import attendance_notices
     from ..audit.integrity import verify as run_verify
     from ..seal.check import accept
     from ..seal.journal import Journal
@@ -51,6 +53,8 @@ def verify(project: Project, remote: bool, accept_commit: str | None, reason: st
     elif reason is not None:
         fail("--reason va avec --accept COMMIT", 2)
     findings = run_verify(project, remote=remote)
+    for notice in attendance_notices(project):  # information, not a failure
+        click.echo(f"{notice.path}: note : {notice.message}")
     git = "historique git vérifié" if project.store.history.enabled else "pas d'historique git"
     records = journal.records()
     since = f", journal témoin depuis le {records[0].recorded[:10]} ({len(records)} enregistrements)" \
@@ -248,11 +252,14 @@ def verify_pack_cmd(pack: Path, key_source: str | None, root: Path | None) -> No
     Code 0 : intact et signé par une clé de l'organisme (--key) ; 1 : altéré, non signé ou
     signé par une autre clé ; 3 : intact et signature valide, mais clé non confirmée (sans --key).
     """
-    from ..audit.pack import pack_against_journal, pack_signature, verify_pack
+    from ..audit.pack import pack_against_journal, pack_documents, pack_signature, verify_pack
     from ..seal.journal import Journal
 
     keys = _public_keys(key_source) if key_source else None
     findings = verify_pack(pack)
+    if not findings:
+        for name, label in pack_documents(pack):
+            click.echo(f"{name}: intact ({label})")
     if root is not None:
         project = Project.at(root)
         require_store(project)

@@ -21,7 +21,8 @@ KIND_LABELS = {"reminder": "rappel de rendez-vous", "digest": "récapitulatif he
 @root_option
 def notify(project: Project, base_url: str | None, dry_run: bool) -> None:
     """Met en file les courriels programmés qui sont dus (rappels de rendez-vous la veille, récapitulatif
-    hebdomadaire des tuteurs, suivis en retard signalés aux administrateurs, relances de signature),
+    hebdomadaire des tuteurs, suivis en retard signalés aux administrateurs, relances de signature et
+    d'émargement),
     chacun une seule fois, puis envoie la file une fois et s'arrête (pour cron)."""
     from ..mail.sender import MailSender
     from ..planning.scheduler import run_scheduler
@@ -34,8 +35,9 @@ def notify(project: Project, base_url: str | None, dry_run: bool) -> None:
         report = run_scheduler(project, base_url=base_url, dry_run=dry_run, extra_rounds=[("signoff", run_round)])
     except ValueError as exc:
         fail(str(exc), 2)
-    if "signoff" in report.errors:
-        fail(report.errors["signoff"], 2)
+    for name in ("signoff", "attendance"):
+        if name in report.errors:
+            fail(report.errors[name], 2)
     verb = "à envoyer" if dry_run else "mis en file"
     for notice in report.queued:
         click.echo(f"{notice.name} <{notice.to}> : {KIND_LABELS.get(notice.kind, notice.kind)} {verb} "
@@ -47,6 +49,9 @@ def notify(project: Project, base_url: str | None, dry_run: bool) -> None:
             continue
         items = "; ".join(f"{p.entry_title} ({p.learner_name}, depuis le {fr_date(p.since)})" for p in r.items)
         click.echo(f"{r.name} <{r.email}> {verb} : {items}")
+    for r in report.rounds["attendance"].sent:  # livret.attendance.reminders
+        how = f"courriel à <{r.to}>" if r.how == "mail" else "avis à sa prochaine connexion"
+        click.echo(f"{r.name} : émargement manquant « {r.title} » {verb} ({how})")
     for who, why in [*report.skipped, *result.skipped]:
         click.echo(f"{who} : pas de {'courriel' if (who, why) in report.skipped else 'relance'} ({why})", err=True)
     count = sum(1 for r in result.sent if dry_run or r.mail_id is not None)

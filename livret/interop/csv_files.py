@@ -46,6 +46,31 @@ def first_record(text: str, delimiter: str) -> list[str]:
         return []
 
 
+def read_records(text: str, delimiter: str, max_rows: int,
+                 too_many: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """(header, [(line number, cells)]): cells stripped, blank lines skipped; ValueError (French) past
+    ``max_rows`` data rows (``too_many``) or for unreadable CSV (naming the line)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    number = 0
+    try:
+        for record in reader:
+            number += 1
+            cells = [c.strip() for c in record]
+            if header is None:
+                header = cells
+                continue
+            if not any(cells):
+                continue
+            if len(rows) >= max_rows:
+                raise ValueError(too_many)
+            rows.append((number, cells))
+    except csv.Error as exc:
+        raise ValueError(f"ligne {number + 1} : CSV illisible ({exc})") from None
+    return header or [], rows
+
+
 def sniff_delimiter(text: str, candidates: Sequence[str], known: Callable[[list[str]], int]) -> str:
     """The candidate whose header has the most titles ``known`` counts, then the most columns (the first on a tie)."""
     def score(d: str) -> tuple[int, int]:

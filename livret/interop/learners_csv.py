@@ -25,10 +25,8 @@ The helpers shared with the administration pages (:func:`parse_date`,
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
 import json
 import re
 import unicodedata
@@ -53,7 +51,7 @@ from ..store.schema import (
     LearnerProfile,
 )
 from ..store.writer import GroupChange, ProfileChange
-from .csv_files import Undecodable, decode_utf8_or_cp1252, sniff_delimiter
+from .csv_files import Undecodable, decode_utf8_or_cp1252, read_records, sniff_delimiter
 
 #: Largest file read (an ERP export of 20,000 learners is about 4 MB).
 MAX_BYTES = 5 * 1024 * 1024
@@ -377,26 +375,8 @@ def read_rows(data: bytes, name: str, warnings: list[str]) -> tuple[list[str], l
     text = decode(data, warnings, name).replace("\x00", "")
     if not text.strip():
         raise ValueError("fichier vide : la première ligne donne les titres des colonnes")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
-    header: list[str] | None = None
-    rows: list[tuple[int, list[str]]] = []
-    number = 0
-    try:
-        for record in reader:
-            number += 1
-            cells = [c.strip() for c in record]
-            if header is None:
-                header = cells
-                continue
-            if not any(cells):
-                continue
-            if len(rows) >= MAX_ROWS:
-                raise ValueError(f"trop de lignes : au plus {MAX_ROWS} apprenant·es par fichier ; "
-                                 "découpez-le en plusieurs fichiers")
-            rows.append((number, cells))
-    except csv.Error as exc:
-        raise ValueError(f"ligne {number + 1} : CSV illisible ({exc})") from None
-    return header or [], rows
+    return read_records(text, _delimiter(text), MAX_ROWS, f"trop de lignes : au plus {MAX_ROWS} apprenant·es "
+                        "par fichier ; découpez-le en plusieurs fichiers")
 
 
 def _columns(header: list[str], plan: ImportPlan) -> dict[str, int]:

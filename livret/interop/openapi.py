@@ -28,7 +28,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_jso
 from pydantic_core import core_schema
 
 from ..store.errors import FieldError
-from ..store.schema import ENTRY_MODELS, MAX_BODY, SERVER_KEYS, AttachmentPath, LearnerProfile
+from ..store.schema import ENTRY_MODELS, MAX_BODY, SERVER_KEYS, AttachmentPath, LearnerProfile, TrainingSession
 from ..views.progress import CompetencyView
 
 API_PREFIX = "/api/v1"
@@ -89,7 +89,20 @@ class Upload(BaseModel):
     size: int
 
 
-ENVELOPES: tuple[type[BaseModel], ...] = (Problem, LearnerList, LearnerDetail, Upload)
+class SessionItem(BaseModel):
+    chain: str = Field(description="Identifiant de la séance (celui de son premier fichier), à citer partout")
+    cancelled: bool
+    versions: int = Field(description="Fichiers de la séance : 1, plus un par modification")
+    session: TrainingSession = Field(description="La séance telle qu'en vigueur")
+
+
+class SessionList(BaseModel):
+    sessions: list[SessionItem]
+
+
+ENVELOPES: tuple[type[BaseModel], ...] = (Problem, LearnerList, LearnerDetail, Upload, SessionItem, SessionList)
+#: Keys of a session the server sets or that only a change carries: never in a create request.
+SESSION_SERVER_KEYS = ("id", "recorded", "author", "author_name", "half_day", "status", "updates", "reason")
 
 
 # --------------------------------------------------------------------------
@@ -180,11 +193,28 @@ class _WireSchema(GenerateJsonSchema):
 @functools.lru_cache(maxsize=1)
 def _components() -> dict[str, Any]:
     pairs = [(m, mode) for m in ENTRY_MODELS.values() for mode in ("validation", "serialization")]
-    pairs += [(m, "serialization") for m in ENVELOPES]
+    pairs += [(m, "serialization") for m in ENVELOPES] + [(TrainingSession, "validation")]
     _, top = models_json_schema(pairs, ref_template=REF, schema_generator=_WireSchema)
     components = top["$defs"]
     _entry_variants(components)
+    _session_create(components)
     return components
+
+
+def _session_create(components: dict[str, Any]) -> None:
+    """``SessionCreate``: a session's keys without the server's, plus the learners convened one by one."""
+    create = copy.deepcopy(components.get("TrainingSession-Input") or components["TrainingSession"])
+    for key in SESSION_SERVER_KEYS:
+        create["properties"].pop(key, None)
+        if key in create.get("required", []):
+            create["required"].remove(key)
+    create["properties"]["learners"] = {
+        "type": "array", "title": "Apprenant·es convoqué·es une à une", "maxItems": 500,
+        "items": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$", "minLength": 1, "maxLength": 64}}
+    create["title"] = "SessionCreate"
+    create["description"] = ("Nouvelle séance : une demi-journée, ou deux quand elle passe la pause méridienne "
+                             "(le serveur découpe) ; pour un groupe ou des apprenant·es convoqué·es")
+    components["SessionCreate"] = create
 
 
 def components() -> dict[str, Any]:
@@ -210,6 +240,12 @@ _LEARNER_ID = {
     "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$"},
 }
 _COMMON = {"401": _problem("Jeton absent, invalide ou révoqué")}
+_ID = "^[a-z0-9][a-z0-9-]{0,63}$"
+
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
 _LEARNER_ERRORS = {
     **_COMMON,
     "403": _problem("Apprenant·e hors du périmètre du jeton"),
@@ -272,6 +308,37 @@ def openapi_document() -> dict[str, Any]:
                         "413": _problem("Requête trop volumineuse"),
                         "415": _problem("Corps non JSON"),
                         "422": _problem("Entrée invalide : une erreur par champ"),
+                        "503": _problem("Dépôt momentanément indisponible (écriture impossible)"),
+                    },
+                },
+            },
+            f"{API_PREFIX}/sessions": {
+                "get": {
+                    "operationId": "listSessions",
+                    "summary": "Séances en vigueur (équipe : tuteurs, administrateurs, auditeurs)",
+                    "parameters": [_query("from", "Du (AAAA-MM-JJ)", {"type": "string", "format": "date"}),
+                                   _query("to", "Au (AAAA-MM-JJ)", {"type": "string", "format": "date"}),
+                                   _query("group", "Groupe", {"type": "string", "pattern": _ID}),
+                                   _query("trainer", "Formateur·rice (compte)",
+                                          {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"})],
+                    "responses": {"200": {"description": "Séances, par date", "content": _json("SessionList")},
+                                  **_COMMON, "403": _problem("Rôle hors de l'équipe"),
+                                  "422": _problem("Paramètre invalide")},
+                },
+                "post": {
+                    "operationId": "createSession",
+                    "summary": "Planifier une séance (découpée en demi-journées ; le serveur fixe id, recorded, "
+                               "author, half_day)",
+                    "requestBody": {"required": True, "content": _json("SessionCreate")},
+                    "responses": {
+                        "201": {"description": "Séance(s) enregistrée(s), un seul commit",
+                                "content": _json("SessionList")},
+                        "400": _problem("Corps absent, JSON illisible ou imbriqué sur plus de 32 niveaux"),
+                        **_COMMON,
+                        "403": _problem("Rôle qui ne planifie pas, ou groupe / apprenant·es hors de son suivi"),
+                        "413": _problem("Requête trop volumineuse"),
+                        "415": _problem("Corps non JSON"),
+                        "422": _problem("Séance invalide : une erreur par champ"),
                         "503": _problem("Dépôt momentanément indisponible (écriture impossible)"),
                     },
                 },
@@ -372,6 +439,14 @@ def _check(value: Any, schema: dict[str, Any], loc: tuple, comps: dict[str, Any]
             if key in value:
                 errors += _check(value[key], sub, loc + (key,), comps)
     return errors
+
+
+def session_wire_errors(data: dict[str, Any]) -> list[FieldError]:
+    """Type, format and unknown-key errors of a create-session request against the description."""
+    schema = _components()["SessionCreate"]
+    unknown = [FieldError((k,), "clé inconnue" if k not in SESSION_SERVER_KEYS else "défini par le serveur : "
+                          "ne pas le fournir") for k in data if k not in schema["properties"]]
+    return unknown + _check(data, schema, (), _components())
 
 
 def wire_errors(data: dict[str, Any]) -> list[FieldError]:

@@ -41,6 +41,7 @@ SUBJECTS = {
     "meeting-reminder": "Rappel : un rendez-vous demain",
     "weekly-digest": "Votre semaine de suivi",
     "followup-escalation": "Des suivis en retard",
+    "attendance-reminder": "Émargement manquant : {title} du {day}",
 }
 #: A file carried by a mail: (file name, MIME type such as ``text/calendar``, content).
 Attachment = tuple[str, str, bytes]
@@ -161,6 +162,15 @@ def followup_escalation(org, *, person_name: str, to: str, days: int, items: lis
                         unsubscribe_url: str = "") -> Message:
     """To an administrator: follow-ups overdue by at least ``days`` days ({learner, label, due, tutors})."""
     return render("followup-escalation", org, to=to, to_name=person_name, days=days, items=list(items), url=url,
+                  unsubscribe_url=unsubscribe_url)
+
+
+def attendance_reminder(org, *, person_name: str, to: str, title: str, day: dt.date, start: str, end: str,
+                        trainer_name: str, url: str, unsubscribe_url: str = "") -> Message:
+    """To a learner who did not sign a session by the end of its window: contact the trainer (once)."""
+    subject = SUBJECTS["attendance-reminder"].format(title=title, day=fr_date(day))
+    return render("attendance-reminder", org, to=to, to_name=person_name, subject=subject, title=title,
+                  day=fr_date(day), start=start, end=end, trainer_name=trainer_name, url=url,
                   unsubscribe_url=unsubscribe_url)
 
 

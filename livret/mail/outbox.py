@@ -72,7 +72,8 @@ instance_db.register("outbox", [
 STATES = {"queued": "en attente", "sending": "en cours d'envoi", "sent": "envoyé", "failed": "en échec"}
 KINDS = {"invitation": "invitation", "reset": "nouveau mot de passe", "company-link": "lien entreprise",
          "signoff-reminder": "rappel de signature", "test": "test", "meeting-reminder": "rappel de rendez-vous",
-         "weekly-digest": "récapitulatif hebdomadaire", "followup-escalation": "suivi en retard"}
+         "weekly-digest": "récapitulatif hebdomadaire", "followup-escalation": "suivi en retard",
+         "attendance-reminder": "émargement manquant"}
 #: A ``sending`` row older than this was interrupted (a crash, a kill): it is queued again.
 STALE_SENDING = dt.timedelta(minutes=10)
 #: The admin pages warn when the oldest queued mail waits longer than this.

@@ -1,6 +1,6 @@
 """Which scheduled mails each person gets, and the one-click unsubscribe link of every such mail.
 
-The scheduled mails (:mod:`livret.planning.scheduler`, :mod:`livret.signoff.reminders`) are of four
+The scheduled mails (:mod:`livret.planning.scheduler`, :mod:`livret.signoff.reminders`) are of five
 kinds (:data:`KINDS`); everyone gets them unless they said otherwise.  A choice belongs to a
 *subject*: ``user:<username>`` for an account (the page « Mes courriels », ``/compte/courriels``),
 ``addr:<address>`` for someone without one (the « autres participants » of a planned meeting, a
@@ -48,12 +48,13 @@ KINDS = {
     "digest": "Récapitulatif hebdomadaire du suivi (tuteurs)",
     "escalation": "Suivis en retard signalés aux administrateurs",
     "signoff-reminder": "Relance des documents qui attendent votre signature",
+    "attendance-reminder": "Relance d'une séance que vous n'avez pas émargée (apprenant·es)",
 }
 #: The kinds a role may receive (the page shows only these).
 KINDS_BY_ROLE = {
     "tutor": ("reminder", "digest", "signoff-reminder"),
     "admin": ("reminder", "escalation", "signoff-reminder"),
-    "learner": ("reminder", "signoff-reminder"),
+    "learner": ("reminder", "signoff-reminder", "attendance-reminder"),
     "company": ("reminder", "signoff-reminder"),
     "auditor": (),
 }

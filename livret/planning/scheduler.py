@@ -15,13 +15,17 @@ time zone) and queues, through the one mail path (:class:`livret.mail.outbox.Out
   (never their text), the sign-offs waiting for them;
 - **escalations** to each administrator with an address, when a follow-up is
   overdue by ``followup.escalate_after_days`` days or more;
+- the attendance reminders (:func:`livret.attendance.reminders.run_round`:
+  one mail or sign-in notice to a learner who did not sign a session by the
+  end of its window; report ``rounds["attendance"]``);
 - and the rounds passed in ``extra_rounds`` (the app and ``livret notify``
   pass the sign-off reminders, :func:`livret.signoff.reminders.run_round`):
   one scheduler, one thread, one command.
 
 Idempotent: each notice has a unique key in the table ``notices`` —
 ``reminder:<plan chain>:<sequence>:<address>``, ``digest:<username>:<ISO
-week>``, ``escalation:<learner>:<rule>:<due>:<username>`` — written in the
+week>``, ``escalation:<learner>:<rule>:<due>:<username>``,
+``attendance:<session chain>:<learner>`` — written in the
 same transaction as its mail, so running twice (or two processes at once)
 sends nothing twice, and a failed round leaves neither.  A moved plan has a
 new sequence: a new reminder for its new time.
@@ -39,6 +43,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from ..attendance import reminders as attendance_reminders
 from ..instance import db as instance_db
 from ..instance.accounts import Accounts
 from ..jobs.periodic import PeriodicRounds
@@ -422,7 +427,8 @@ def run_scheduler(project, *, now: dt.datetime | None = None, base_url: str | No
     _reminders(run, learners)
     _digests(run, learners)
     _escalations(run, learners, today)
-    for name, round_ in extra_rounds:
+    rounds = [("attendance", attendance_reminders.run_round), *extra_rounds]
+    for name, round_ in rounds:
         try:
             report.rounds[name] = round_(project, base_url=base_url, now=now, dry_run=dry_run)
         except ValueError as exc:

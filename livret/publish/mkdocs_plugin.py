@@ -47,6 +47,7 @@ from ..store import Store, UnknownLearner, atomic, nofollow
 from ..store.errors import Problem
 from ..store.signatures import check_seal
 from ..views import progress as pv
+from ..views.derived_attendance import AttendanceContext, as_of
 from .frames import Framer
 from .markdown import sanitize_page
 from .search_index import sections
@@ -126,6 +127,7 @@ class LivretPlugin(BasePlugin[LivretConfig]):
         ids = list(self.config.learners) or store.learner_ids()
         single = len(self.config.learners) == 1
         self.sites, self._prefix, summaries = [], {}, []
+        signed = AttendanceContext.load(store, as_of(today, settings.timezone))  # the sessions, read once
         for lid in ids:
             try:
                 record = store.load_learner(lid)
@@ -139,12 +141,14 @@ class LivretPlugin(BasePlugin[LivretConfig]):
                 log.warning("portfolio %s laissé de côté : profil ou référentiel invalide (voir livret check)", lid)
                 continue
             seals = {e.id: check_seal(store.root, e.meta) for e in record.entries if e.type == "signature"}
+            rows = signed.rows(record, self.config.audience)
             self.sites.append(learner_site(record, self.config.audience, today, settings,
                                            directory_urls=config.use_directory_urls, seals=seals,
-                                           people=store.people_names(), groups=store.groups_of(lid)))
+                                           people=store.people_names(), groups=store.groups_of(lid),
+                                           session_rows=rows))
             self._prefix[lid] = "" if single else f"{lid}/"
             if not single:
-                summaries.append(pv.summary(record, settings, today, self.config.audience))
+                summaries.append(pv.summary(record, settings, today, self.config.audience, rows))
         if not single:
             self._extra_pages = {"index.md": preview_index(
                 summaries, self._prefix, [str(p) for p in self.problems] if self.config.audience == "staff" else [])}

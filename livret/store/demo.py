@@ -15,6 +15,7 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from .schema import SESSIONS_DIR
 from .signatures import file_sha256
 from .yamlio import dump_yaml, load_yaml, parse_front_matter, render_front_matter
 
@@ -68,7 +69,7 @@ def rebase_dates(portfolios: Path, today: dt.date, *, timezone: str = "Europe/Pa
         data = load_yaml(group.read_text(encoding="utf-8")).data
         if isinstance(data, dict):
             group.write_text(dump_yaml(_shift(data, delta, tz)), encoding="utf-8")
-    moved: dict[str, str] = {}  # old path -> new path, relative to portfolios/
+    moved: dict[str, str] = _move_sessions(portfolios, delta, tz)  # old path -> new path, relative to portfolios/
     signatures: list[Path] = []
     for path in sorted(portfolios.glob("*/entries/*.md")):
         doc = parse_front_matter(path.read_text(encoding="utf-8"))
@@ -81,9 +82,53 @@ def rebase_dates(portfolios: Path, today: dt.date, *, timezone: str = "Europe/Pa
         moved[path.relative_to(portfolios).as_posix()] = (path.parent / name).relative_to(portfolios).as_posix()
         if data.get("type") == "signature":
             signatures.append(path.parent / name)
-    for path in signatures:
+    for path in _sealing_order(portfolios, signatures, moved):
         _reseal(portfolios, path, moved)
     return delta
+
+
+def _move_sessions(portfolios: Path, delta: dt.timedelta, tz: ZoneInfo) -> dict[str, str]:
+    """Move the training sessions (``_sessions/<YYYY-MM>/<date>-<half-day>-<id>.yml``): their ``date`` and
+    ``recorded``, their file name and month folder.  Returns old path -> new path (relative to portfolios/)."""
+    moved: dict[str, str] = {}
+    for path in sorted(portfolios.glob(f"{SESSIONS_DIR}/*/*.yml")):
+        data = load_yaml(path.read_text(encoding="utf-8")).data
+        if not isinstance(data, dict) or not isinstance(data.get("date"), str):
+            continue
+        day = dt.date.fromisoformat(data["date"]) + delta
+        data = {**data, "date": day.isoformat()}
+        if isinstance(data.get("recorded"), str):
+            data["recorded"] = _shift_datetime(data["recorded"], delta, tz)
+        rel = f"{SESSIONS_DIR}/{day:%Y-%m}/{day.isoformat()}{path.name[10:]}"
+        target = portfolios / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(dump_yaml(data), encoding="utf-8")
+        if target != path:
+            path.unlink()
+        moved[path.relative_to(portfolios).as_posix()] = rel
+    for folder in portfolios.glob(f"{SESSIONS_DIR}/*"):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+    return moved
+
+
+def _sealing_order(portfolios: Path, signatures: list[Path], moved: dict[str, str]) -> list[Path]:
+    """Signatures in an order where a signature that seals another one (a trainer's countersignature
+    seals the learner's signature) comes after it: its seal is computed over the resealed file."""
+    rels = {p.relative_to(portfolios).as_posix(): p for p in signatures}
+    sealed = {rel: {moved.get(item["path"], item["path"])
+                    for item in parse_front_matter(p.read_text(encoding="utf-8")).data.get("signed") or []}
+              for rel, p in rels.items()}
+    order: list[Path] = []
+    done: set[str] = set()
+    while len(done) < len(rels):
+        ready = [rel for rel in rels if rel not in done and not (sealed[rel] & (set(rels) - done - {rel}))]
+        if not ready:  # a cycle cannot be sealed: keep the rest in path order
+            ready = [rel for rel in rels if rel not in done]
+        for rel in sorted(ready):
+            order.append(rels[rel])
+            done.add(rel)
+    return order
 
 
 def _reseal(portfolios: Path, path: Path, moved: dict[str, str]) -> None:

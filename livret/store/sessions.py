@@ -38,6 +38,8 @@ from .yamlio import FrontMatterError, dump_yaml, load_yaml
 
 #: ``_sessions/<YYYY-MM>``: one folder per month.
 MONTH_RE = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+#: A change moves a session by this many days at most (readers look that far for a chain's versions).
+MAX_MOVE_DAYS = 92
 
 
 @dataclass(frozen=True)
@@ -244,6 +246,10 @@ class SessionStore:
                          key=lambda s: (s.recorded, s.id))
             if latest.status == "cancelled":
                 errors.append(FieldError(("updates",), "cette séance est annulée : elle ne se modifie plus"))
+            first = chain[session.updates][1]
+            if abs((session.date - first.date).days) > MAX_MOVE_DAYS:
+                errors.append(FieldError(("date",), f"une séance se déplace de {MAX_MOVE_DAYS} jours au plus : "
+                                                    "annulez-la et planifiez-en une nouvelle"))
         if errors:
             raise InvalidInput(errors)
         return session

@@ -224,16 +224,20 @@ class EntryWriter:
         internal: bool = False,
         message: str | None = None,
         contacts: PlanContacts | None = None,
+        generated: Sequence[tuple[str, bytes]] = (),
     ) -> StoredEntry:
         """Validate and write a new entry (and its uploaded files) in one commit.
 
         ``author_name`` and ``internal``: see :meth:`prepare_entry`; ``message``
-        replaces the commit's default message.  Raises :class:`InvalidInput`
-        (nothing written) or :class:`StoreError`.
+        replaces the commit's default message.  ``generated``: files livret
+        made itself, never a user's bytes (a drawn signature's SVG, built by
+        livret.attendance), as ``(files/<name>, bytes)``: stored under the
+        name given (which the caller may seal), not sniffed.  Raises
+        :class:`InvalidInput` (nothing written) or :class:`StoreError`.
         """
         record = self.load_learner(learner_id)
         ldir = self.learner_dir(learner_id)
-        planned = [self._plan_upload(name, data, i) for i, (name, data) in enumerate(uploads)]
+        planned = [self._plan_upload(name, data, i) for i, (name, data) in enumerate(uploads)] + list(generated)
         prepared = self.prepare_entry(
             learner_id, fields, body, author=author, role=role, now=now,
             attachments=[p for p, _ in planned], record=record, author_name=author_name, internal=internal,
@@ -401,11 +405,13 @@ class EntryWriter:
                 log.exception("restauration impossible de %s", path)
 
     def append_entries(self, items: Sequence[NewEntry], *, author: str, role: str, message: str,
-                       now: dt.datetime | None = None, author_name: str | None = None) -> list[StoredEntry]:
+                       now: dt.datetime | None = None, author_name: str | None = None,
+                       internal: bool = False) -> list[StoredEntry]:
         """The same kind of write to several learners at once: one new file per learner, one commit.
 
         Every entry is validated first (errors located ``entries.<i>.<field>``);
-        nothing is written unless all are valid.
+        nothing is written unless all are valid.  ``internal``: see :meth:`prepare_entry`
+        (a trainer's countersignature of a session's sheet).
         """
         prepared: list[tuple[NewEntry, EntryBase]] = []
         errors: list[FieldError] = []
@@ -413,7 +419,7 @@ class EntryWriter:
             try:
                 prepared.append((item, self.prepare_entry(item.learner_id, item.fields, item.body, author=author,
                                                           role=role, now=now, author_name=author_name,
-                                                          contacts=item.contacts)))
+                                                          contacts=item.contacts, internal=internal)))
             except InvalidInput as exc:
                 errors += [FieldError(("entries", i, *e.loc), e.message) for e in exc.errors]
         if errors:

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from ..store.records import StoredEntry
 from ..store.schema import AttendanceSettings, Group, LearnerProfile, TrainingSession
-from ..store.sessions import StoredSession, latest_versions
+from ..store.sessions import MAX_MOVE_DAYS, StoredSession, latest_versions
 from .progress import effective, for_audience
 
 STATES = {
@@ -328,9 +328,15 @@ class SessionSheet:
 
 
 def load_chains(store, start: dt.date | None = None, end: dt.date | None = None) -> dict[str, Chain]:
-    """The session chains whose files are dated ``start``..``end`` (a change keeps its chain's date range
-    close: a session moved to another month is found from either month)."""
-    return chains(store.sessions(start, end))
+    """The session chains whose session in force is dated ``start``..``end`` (inclusive).
+
+    A change moves a session by at most :data:`~livret.store.sessions.MAX_MOVE_DAYS` days, so the
+    files are read over the range widened by that much: every version of a chain is found.
+    """
+    margin = dt.timedelta(days=MAX_MOVE_DAYS)
+    found = chains(store.sessions(start - margin if start else None, end + margin if end else None))
+    return {k: c for k, c in found.items()
+            if not ((start and c.session.date < start) or (end and c.session.date > end))}
 
 
 def _now(store) -> dt.datetime:
@@ -350,7 +356,7 @@ def learner_attendance(store, learner_id: str, now: dt.datetime | None = None, *
     settings = store.settings()
     entries = for_audience(record.entries, audience)
     found = all_chains if all_chains is not None else load_chains(store, start, end)
-    if start or end:
+    if all_chains is not None and (start or end):
         found = {k: c for k, c in found.items()
                  if not ((start and c.session.date < start) or (end and c.session.date > end))}
     return learner_rows(record.profile, store.groups_of(learner_id), entries, found, now or _now(store),
@@ -363,24 +369,30 @@ def session_sheet(store, chain_id: str, now: dt.datetime | None = None) -> Sessi
     stored = store.session(chain_id)
     if stored is None:
         return None
-    found = load_chains(store, stored.session.date, stored.session.date)
+    margin = dt.timedelta(days=MAX_MOVE_DAYS)
+    found = chains(store.sessions(stored.session.date - margin, stored.session.date + margin))
     chain = found.get(stored.session.chain)
     if chain is None or chain.id != chain_id:
         return None
+    return session_sheets(store, [chain], now)[0]
+
+
+def session_sheets(store, sheet_chains: Iterable[Chain], now: dt.datetime | None = None) -> list[SessionSheet]:
+    """:func:`session_sheet` of each chain, reading the learners' records once (a month's sheets)."""
     settings = store.settings()
     now = now or _now(store)
     groups = store.groups()
-    group = groups.get(chain.session.group) if chain.session.group else None
-    members = set(group.members) if group else set()
-    sheet = SessionSheet(chain)
-    records = []
-    for record in store.valid_records():
-        if record.id in members or chain.id in convocations(record.entries):
-            records.append(record)
-    profiles = {r.id: r.profile for r in records}
-    convened = {r.id: convocations(r.entries) for r in records}
-    by_id = {r.id: r for r in records}
-    for lid in expected_learners(chain, groups, profiles, convened):
-        recs = session_records(effective(by_id[lid].entries)).get(chain.id, {})
-        sheet.rows.append((lid, session_row(chain, recs, now, settings.attendance, settings.timezone)))
-    return sheet
+    records = {r.id: r for r in store.valid_records()}
+    profiles = {lid: r.profile for lid, r in records.items()}
+    convened = {lid: convocations(r.entries) for lid, r in records.items()}
+    by_learner: dict[str, dict[str, dict[str, list[StoredEntry]]]] = {}
+    sheets = []
+    for chain in sheet_chains:
+        sheet = SessionSheet(chain)
+        for lid in expected_learners(chain, groups, profiles, convened):
+            if lid not in by_learner:
+                by_learner[lid] = session_records(effective(records[lid].entries))
+            recs = by_learner[lid].get(chain.id, {})
+            sheet.rows.append((lid, session_row(chain, recs, now, settings.attendance, settings.timezone)))
+        sheets.append(sheet)
+    return sheets

@@ -1,8 +1,9 @@
 """The centre / company coverage matrix (Qualiopi indicator 13): for each competency of the learner's
 framework, where it is worked — at the training centre, in the company — so that gaps show (pure).
 
-- **centre**: the tutors' assessments and the positioning entries that rate the competency
-  (until signed training sessions exist, these are the centre's traces);
+- **centre**: the tutors' assessments and the positioning entries that rate the competency, and the
+  training sessions the learner attended (signed, late or left early: :mod:`livret.views.attendance`)
+  that work it (the session's ``framework`` is the learner's);
 - **company**: the missions that exercise it (open or done: a dropped mission does not count),
   the company's observation grids that rate it (« non vu en entreprise » does not count) and the
   company feedback entries that name it.
@@ -18,9 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..store.records import StoredEntry
 from ..store.schema import MISSION_TERMS, CalendarPeriod, Framework
+from .attendance import ATTENDED
 from .progress import effective, fr_date
 from .worksite import missions
 
@@ -49,9 +52,10 @@ def _item(entry: StoredEntry) -> str:
 
 
 def coverage(framework: Framework, entries: Iterable[StoredEntry], periods: Sequence[CalendarPeriod] = (), *,
-             work_study: bool = True) -> list[CoverageRow]:
+             work_study: bool = True, rows: Sequence[Any] = ()) -> list[CoverageRow]:
     """One row per competency of ``framework``, in its order.  ``periods`` are accepted for the
-    note's figures (see the module) and do not fill a row."""
+    note's figures (see the module) and do not fill a row; ``rows``: the learner's sessions
+    (:class:`~livret.views.attendance.SessionRow`), those attended count at the centre (id: the chain's)."""
     entries = list(entries)
     current = sorted(effective(entries), key=lambda e: (e.meta.date, e.id))
     centre: dict[str, list[tuple[str, str]]] = {}
@@ -70,6 +74,11 @@ def coverage(framework: Framework, entries: Iterable[StoredEntry], periods: Sequ
         label = f"Mission ({MISSION_TERMS[m.term].lower()}, {m.status_label.lower()}) : {m.title}"
         for code in m.codes:
             company.setdefault(code, []).append((label, m.latest.id))
+    for r in rows:
+        s = r.session
+        if r.state in ATTENDED and s.framework == framework.id:
+            for code in s.competencies:
+                centre.setdefault(code, []).append((f"Séance : {s.title} ({fr_date(s.date)})", r.chain.id))
     rows = []
     for block, comp in framework.competencies():
         c, k = centre.get(comp.code, []), company.get(comp.code, [])

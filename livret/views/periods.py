@@ -8,10 +8,11 @@ Pure functions (no file, no clock), used by the group's attendance form
   rounded to the hundredth.  Public holidays are not known here: the form
   shows the figure and the person adjusts it.
 - :func:`recorded_hours`: the hours a learner already has recorded over a
-  period (today: attendance entries whose period overlaps it).  A period
-  with recorded hours is shown read-only and never written again, so no
-  hour is ever counted twice; signed sessions will be one more source of
-  this same function.
+  period: attendance entries whose period overlaps it, and the training
+  sessions the learner is expected at (``source`` ``"sessions"``: their hours
+  come from the signatures, :mod:`livret.views.attendance`).  A period with
+  recorded hours is shown read-only and never written again, so no hour is
+  ever counted twice.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from ..store import StoredEntry
 from .progress import effective
@@ -62,7 +64,7 @@ def overlaps(start: dt.date, end: dt.date, other_start: dt.date, other_end: dt.d
 class RecordedHours:
     """Hours already recorded for a learner over a period that overlaps the one asked."""
 
-    source: str  # "attendance" today; signed sessions later
+    source: str  # "attendance" (a hand-typed entry) or "sessions" (a training session: entry_id is its chain)
     entry_id: str
     start: dt.date
     end: dt.date
@@ -70,11 +72,13 @@ class RecordedHours:
     attended: float
 
 
-def recorded_hours(entries: Iterable[StoredEntry], start: dt.date, end: dt.date) -> list[RecordedHours]:
+def recorded_hours(entries: Iterable[StoredEntry], start: dt.date, end: dt.date,
+                   rows: Iterable[Any] = ()) -> list[RecordedHours]:
     """What a learner already has recorded that overlaps ``start``–``end``, oldest period first.
 
     Only the latest version of each entry counts (a corrected attendance is
-    replaced by its correction).
+    replaced by its correction).  ``rows``: the learner's sessions
+    (:class:`~livret.views.attendance.SessionRow`); every one not cancelled is recorded.
     """
     out = []
     for e in effective(entries):
@@ -84,4 +88,8 @@ def recorded_hours(entries: Iterable[StoredEntry], start: dt.date, end: dt.date)
         if overlaps(start, end, m.period_start, m.period_end):
             out.append(RecordedHours("attendance", e.id, m.period_start, m.period_end, m.hours_planned,
                                      m.hours_attended))
+    for r in rows:
+        day = r.session.date
+        if r.state != "cancelled" and start <= day <= end:
+            out.append(RecordedHours("sessions", r.chain.id, day, day, r.hours_planned, r.hours_attended))
     return sorted(out, key=lambda r: (r.start, r.end, r.entry_id))

@@ -28,6 +28,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..store import LearnerRecord, StoredEntry
 from ..store.french_dates import MONTHS, fr_date  # noqa: F401 - re-exported for the views
@@ -274,7 +275,9 @@ class FollowUp:
 def followup(entries: Iterable[StoredEntry], today: dt.date) -> FollowUp:
     eff = sorted(effective(entries), key=lambda e: (e.meta.date, e.meta.recorded, e.id))
     meetings = [e for e in eff if e.type == "meeting"]
-    contacts = [e for e in eff if e.type in CONTACT_TYPES and e.meta.role in ("tutor", "admin")]
+    marks = {e.id for e in eff if e.type == "attendance-mark"}  # a note about a mark is no follow-up contact
+    contacts = [e for e in eff if e.type in CONTACT_TYPES and e.meta.role in ("tutor", "admin")
+                and not (e.type == "feedback" and e.meta.about in marks)]
     days = sorted({_day(e.meta.date) for e in contacts})
     gaps = [Gap((b - a).days, a, b) for a, b in zip(days, days[1:])]
     longest = max(gaps, key=lambda g: (g.days, g.start), default=None)
@@ -385,24 +388,56 @@ def tutor_alerts(entries: Iterable[StoredEntry]) -> list[TutorAlert]:
 
 @dataclass
 class AttendanceView:
-    periods: list[StoredEntry]  # oldest first
+    periods: list[StoredEntry]  # hand-typed periods counted, oldest first
     hours_planned: float
     hours_attended: float
     rate: float | None
-    recent_rate: float | None  # over the last three periods
+    recent_rate: float | None  # over the last three periods (a month of signed sessions is one)
+    #: Hand-typed periods over a day with an expected session: « déjà couvert par l'émargement », not counted.
+    covered: list[StoredEntry] = field(default_factory=list)
+    #: Hours of the signed sessions whose outcome is known (livret.views.attendance), in the figures above.
+    session_planned: float = 0.0
+    session_attended: float = 0.0
 
 
-def attendance(entries: Iterable[StoredEntry]) -> AttendanceView:
+def attendance(entries: Iterable[StoredEntry], rows: Sequence[Any] | None = None) -> AttendanceView:
+    """Hours planned and attended, and the rates: hand-typed ``attendance`` periods and, with ``rows``
+    (the learner's :class:`~livret.views.attendance.SessionRow`), the signed sessions.
+
+    A hand-typed period counts only when no day of it has an expected session
+    (:func:`~livret.views.attendance.session_days`); one that has is listed in
+    ``covered``: the signed sessions say it, never twice.
+    """
+    from .attendance import SETTLED, session_days  # (that module builds on this one)
+
     periods = sorted((e for e in effective(entries) if e.type == "attendance"),
                      key=lambda e: (e.meta.period_start, e.meta.period_end, e.id))
+    rows = list(rows or ())
+    days = sorted(session_days(rows))
+    covered = [p for p in periods if any(p.meta.period_start <= d <= p.meta.period_end for d in days)]
+    periods = [p for p in periods if p not in covered]
+    # (end of the unit, planned, attended): each counted period, and each month of settled sessions
+    units = [(p.meta.period_end, p.meta.hours_planned, p.meta.hours_attended) for p in periods]
+    months: dict[tuple[int, int], list[float]] = {}
+    for r in rows:
+        if r.state in SETTLED:
+            month = months.setdefault((r.session.date.year, r.session.date.month), [0.0, 0.0])
+            month[0] += r.hours_planned
+            month[1] += r.hours_attended
+    for (year, month), (planned, attended) in months.items():
+        units.append((dt.date(year, month, 28), planned, attended))
+    units.sort(key=lambda u: u[0])
 
-    def rate(ps: list[StoredEntry]) -> float | None:
-        planned = sum(p.meta.hours_planned for p in ps)
-        return round(sum(p.meta.hours_attended for p in ps) / planned, 4) if planned else None
+    def rate(us: list[tuple[dt.date, float, float]]) -> float | None:
+        planned = sum(u[1] for u in us)
+        return round(sum(u[2] for u in us) / planned, 4) if planned else None
 
-    planned = sum(p.meta.hours_planned for p in periods)
-    attended = sum(p.meta.hours_attended for p in periods)
-    return AttendanceView(periods, planned, attended, rate(periods), rate(periods[-3:]))
+    session_planned = round(sum(m[0] for m in months.values()), 4)
+    session_attended = round(sum(m[1] for m in months.values()), 4)
+    planned = sum(u[1] for u in units)
+    attended = sum(u[2] for u in units)
+    return AttendanceView(periods, planned, attended, rate(units), rate(units[-3:]), covered,
+                          session_planned, session_attended)
 
 
 # --------------------------------------------------------------------------
@@ -423,8 +458,11 @@ def attention(
     entries: Sequence[StoredEntry],
     thresholds: Thresholds,
     today: dt.date,
+    rows: Sequence[Any] | None = None,
 ) -> list[Attention]:
-    """What a tutor must look at, most urgent first.  Only for learners in training."""
+    """What a tutor must look at, most urgent first.  Only for learners in training.
+
+    ``rows``: the learner's signed sessions (:func:`attendance`), counted in the attendance rate."""
     if profile.status != "en-cours":
         return []
     out: list[Attention] = []
@@ -454,7 +492,7 @@ def attention(
                 f"Plan d'action « {plan.title} » en retard de {late} jours (échéance {fr_date(plan.due)}).",
                 (plan.id,),
             ))
-    att = attendance(entries)
+    att = attendance(entries, rows)
     low = [r for r in (att.rate, att.recent_rate) if r is not None and r < thresholds.attendance_min]
     if low:
         worst = min(low)
@@ -517,8 +555,10 @@ class Summary:
         )
 
 
-def summary(record: LearnerRecord, settings: Organisation, today: dt.date, audience: str = "staff") -> Summary:
-    """The dashboard line of a learner; ``record.profile`` must be valid."""
+def summary(record: LearnerRecord, settings: Organisation, today: dt.date, audience: str = "staff",
+            rows: Sequence[Any] | None = None) -> Summary:
+    """The dashboard line of a learner; ``record.profile`` must be valid; ``rows``: their signed sessions
+    (:class:`~livret.views.attendance.SessionRow`), counted in the attendance rate."""
     profile = record.profile
     assert profile is not None
     entries = for_audience(record.entries, audience)
@@ -534,8 +574,8 @@ def summary(record: LearnerRecord, settings: Organisation, today: dt.date, audie
         last_contact=fu.last_contact,
         days_since_last_contact=fu.days_since_last_contact,
         next_action=min(plans, key=lambda p: p.due, default=None),
-        attendance_rate=attendance(entries).rate,
-        attention=attention(profile, entries, settings.thresholds, today) if audience == "staff" else [],
+        attendance_rate=attendance(entries, rows).rate,
+        attention=attention(profile, entries, settings.thresholds, today, rows) if audience == "staff" else [],
         problems=len(record.problems),
     )
 

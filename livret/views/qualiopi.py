@@ -77,6 +77,7 @@ from ..store.schema import (
 )
 from . import followup as fv
 from . import progress as pg
+from .derived_attendance import AttendanceContext, as_of
 from .spreadsheet import csv_text
 
 RULE_MET = "règle de l'organisme respectée"
@@ -495,10 +496,10 @@ class EngagementFacts:
 
 
 def engagement_facts(profile: LearnerProfile, entries: Sequence[StoredEntry], thresholds: Thresholds,
-                     today: dt.date) -> tuple[EngagementFacts, list[StoredEntry]]:
+                     today: dt.date, rows: Sequence | None = None) -> tuple[EngagementFacts, list[StoredEntry]]:
     alerts = pg.tutor_alerts(entries)
     plans = pg.action_plans(entries, today)
-    att = pg.attendance(entries)
+    att = pg.attendance(entries, rows)  # rows: the signed sessions (livret.views.attendance)
     late = tuple(LateItem(a.title, a.date, (today - a.date).days) for a in alerts
                  if a.status == "open" and not a.followed_up and (today - a.date).days > thresholds.alert_followup_days)
     overdue = tuple(LateItem(p.title, p.due, (today - p.due).days) for p in plans if p.overdue)
@@ -556,9 +557,9 @@ def engagement_findings(f: EngagementFacts) -> list[Finding]:
 
 
 def engagement(profile: LearnerProfile, entries: Sequence[StoredEntry], thresholds: Thresholds,
-               today: dt.date) -> Indicator:
-    """Indicator 12: alerts and their follow-up, action plans, reminders, attendance."""
-    facts, proofs = engagement_facts(profile, entries, thresholds, today)
+               today: dt.date, rows: Sequence | None = None) -> Indicator:
+    """Indicator 12: alerts and their follow-up, action plans, reminders, attendance (signed sessions too)."""
+    facts, proofs = engagement_facts(profile, entries, thresholds, today, rows)
     return _indicator(12, engagement_findings(facts), engagement_figures(facts), proofs)
 
 
@@ -676,7 +677,8 @@ def rule_findings(items: Sequence[fv.FollowupItem]) -> dict[int, list[Finding]]:
 
 
 def learner_report(record: LearnerRecord, settings: Organisation, today: dt.date,
-                   groups: Iterable[Group] = (), cache: dict | None = None) -> LearnerReport:
+                   groups: Iterable[Group] = (), cache: dict | None = None,
+                   rows: Sequence | None = None) -> LearnerReport:
     """Every indicator that applies to the learner; ``record.profile`` must be valid.
 
     Uses every entry (the staff view): the report is for admins and
@@ -691,7 +693,7 @@ def learner_report(record: LearnerRecord, settings: Organisation, today: dt.date
         positioning(profile, entries, settings, today),
         followup(profile, entries, th, today),
         assessment(profile, record, entries),
-        engagement(profile, entries, th, today),
+        engagement(profile, entries, th, today, rows),
     ]
     if profile.work_study:
         indicators.append(work_study(profile, entries))
@@ -818,11 +820,12 @@ def store_reports(store: Store, today: dt.date, learner_ids: Iterable[str] | Non
     settings = store.settings()
     groups = list(store.groups().values()) if settings.followup.rules else []
     cache: dict = {}
+    signed = AttendanceContext.load(store, as_of(today, settings.timezone))
     out = []
     for lid in learner_ids if learner_ids is not None else store.learner_ids():
         record = store.load_learner(lid)
         if record.profile is not None:
-            out.append(learner_report(record, settings, today, groups, cache))
+            out.append(learner_report(record, settings, today, groups, cache, signed.rows(record)))
     return out
 
 

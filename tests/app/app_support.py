@@ -217,13 +217,17 @@ VALID_FORMS: dict[str, dict] = {
     # a company mission: competencies without levels (checkboxes only)
     "mission": {"title": "Accueil téléphonique", "date": PAST, "term": "court", "period_start": "2026-11-02",
                 "competencies": ["A1", "B1"]},
+    # asynchronous distance work (FOAD): one activity per line
+    "distance-work": {"title": "FOAD semaine 45", "date": PAST, "period_start": "2026-10-26",
+                      "period_end": "2026-10-30", "hours": "4,5", "activities": "Module en ligne\nQuiz final",
+                      "assistance": "Forum et visio hebdomadaire"},
 }
 
 #: What each role may write on a learner assigned to it (admins: every type on every learner).
 WRITES = {
     "learner": {"evidence", "reflection"},
     "tutor": {"positioning", "meeting", "feedback", "assessment", "action-plan", "attendance", "alert",
-              "planned-meeting", "mission"},
+              "planned-meeting", "mission", "distance-work"},
     "company": {"company-feedback", "observation", "mission"},
     "auditor": set(),
     "admin": set(VALID_FORMS),

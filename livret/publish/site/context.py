@@ -53,6 +53,9 @@ class SiteContext:
     people: Mapping[str, str] = field(default_factory=dict)
     #: The groups the learner belongs to (their work-study calendars add to the learner's own).
     groups: tuple[Group, ...] = ()
+    #: The learner's training sessions with their states (:func:`livret.views.attendance.learner_rows`,
+    #: read for this audience: a shared site gets no staff note).
+    session_rows: tuple = ()
     #: Entries of the audience, every version, date order (signatures apart: :attr:`signatures`).
     entries: list[StoredEntry] = field(init=False)
     #: Latest versions only (what every view shows).
@@ -141,14 +144,14 @@ class SiteContext:
 
     @cached_property
     def attendance(self) -> pv.AttendanceView:
-        return pv.attendance(self.entries)
+        return pv.attendance(self.entries, self.session_rows)
 
     @cached_property
     def attention(self) -> list[pv.Attention]:
         """Alerts that need attention: staff site only."""
         if not self.staff:
             return []
-        return pv.attention(self.profile, self.entries, self.settings.thresholds, self.today)
+        return pv.attention(self.profile, self.entries, self.settings.thresholds, self.today, self.session_rows)
 
     @cached_property
     def signatures(self) -> dict[str, list[sv.SignatureView]]:

@@ -7,6 +7,8 @@ attributed traces, with totals.  Every figure comes from :mod:`livret.views.prog
 from __future__ import annotations
 
 from ...store.schema import MEETING_KINDS, MODALITIES, PLAN_STATUSES, ActionPlan, CompanyFeedback
+from ...views import attendance as da
+from ...views import derived_attendance as dc
 from ...views import followup as fv
 from ...views import progress as pv
 from ..markdown import render_markdown
@@ -135,10 +137,15 @@ def plans_page(ctx: SiteContext) -> str:
 
 
 def attendance_page(ctx: SiteContext) -> str:
+    """Rates, the training sessions by month with their state, the hand-typed periods, the FOAD hours.
+
+    The shared site shows states and hours only; the staff site adds the trainer's notes (staff
+    feedback entries about a mark, linked).  No signature image, reason, proof or address here."""
     att = ctx.attendance
     here = ATTENDANCE
     out = ["# Assiduité", ""]
-    if not att.periods:
+    foad = da.distance_hours(ctx.entries)
+    if not (att.periods or att.covered or ctx.session_rows or foad.entries):
         return "\n".join(out + ["Aucune période d'assiduité enregistrée."]) + "\n"
     out += [
         f"- **Taux global** : {t.esc(pv.percent(att.rate))} ({t.esc(f'{att.hours_attended:g}')} h suivies "
@@ -147,13 +154,38 @@ def attendance_page(ctx: SiteContext) -> str:
         f"- **Seuil de l'organisme** : {t.esc(pv.percent(ctx.settings.thresholds.attendance_min))}",
         "",
     ]
-    rows = []
-    for p in reversed(att.periods):
-        m = p.meta
-        rows.append([t.esc(f"du {pv.fr_date(m.period_start)} au {pv.fr_date(m.period_end)}"),
-                     t.esc(f"{m.hours_planned:g} h"), t.esc(f"{m.hours_attended:g} h"),
-                     t.esc(pv.percent(m.hours_attended / m.hours_planned)), ctx.entry_link(here, p.id)])
-    out.append(t.table(["Période", "Heures prévues", "Heures suivies", "Taux", "Entrée"], rows))
+    for month in reversed(dc.months(ctx.session_rows)):
+        tot = month.totals
+        out += [f"## Séances de {t.esc(month.label)}", "",
+                t.esc(f"{dc.hours(tot.attended)} suivies sur {dc.hours(tot.planned)} prévues ; absences "
+                      f"justifiées : {dc.hours(tot.justified)} ; non justifiées : {dc.hours(tot.unjustified)}."), ""]
+        rows = []
+        for r in month.rows:
+            s = r.session
+            cells = [t.esc(f"{pv.fr_date(s.date)} {s.start}–{s.end}"), t.esc(s.title),
+                     t.esc(s.trainer_name or s.trainer), t.esc(dc.state_label(r)), t.esc(dc.hours(r.hours_attended))]
+            if ctx.staff:
+                cells.append(", ".join(ctx.entry_link(here, n.id) for n in r.notes) or "—")
+            rows.append(cells)
+        headers = ["Séance", "Intitulé", "Formateur·rice", "État", "Heures suivies"]
+        out += [t.table(headers + (["Notes de l'équipe"] if ctx.staff else []), rows), ""]
+    if att.periods or att.covered:
+        out += ["## Périodes saisies", ""]
+        rows = []
+        for p in reversed(sorted(att.periods + att.covered, key=lambda e: (e.meta.period_start, e.id))):
+            m = p.meta
+            rate = "déjà couvert par l'émargement" if p in att.covered \
+                else pv.percent(m.hours_attended / m.hours_planned)
+            rows.append([t.esc(f"du {pv.fr_date(m.period_start)} au {pv.fr_date(m.period_end)}"),
+                         t.esc(f"{m.hours_planned:g} h"), t.esc(f"{m.hours_attended:g} h"),
+                         t.esc(rate), ctx.entry_link(here, p.id)])
+        out += [t.table(["Période", "Heures prévues", "Heures suivies", "Taux", "Entrée"], rows), ""]
+    if foad.entries:
+        out += ["## Travail à distance (FOAD)", "",
+                t.esc(f"{dc.hours(foad.hours)} déclarées, comptées à part (hors taux d'assiduité)."), ""]
+        rows = [[t.esc(f"du {pv.fr_date(e.meta.period_start)} au {pv.fr_date(e.meta.period_end)}"),
+                 t.esc(dc.hours(e.meta.hours)), ctx.entry_link(here, e.id)] for e in reversed(foad.entries)]
+        out.append(t.table(["Période", "Heures", "Entrée"], rows))
     return "\n".join(out) + "\n"
 
 

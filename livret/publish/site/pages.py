@@ -302,18 +302,20 @@ def progression_page(ctx: SiteContext) -> str:
 
 def learner_site(record: LearnerRecord, audience: str, today: dt.date, settings: Organisation, *,
                  directory_urls: bool = True, seals: Mapping[str, SealState] | None = None,
-                 people: Mapping[str, str] | None = None, groups: Sequence[Group] = ()) -> LearnerSite:
+                 people: Mapping[str, str] | None = None, groups: Sequence[Group] = (),
+                 session_rows: Sequence = ()) -> LearnerSite:
     """Every page of a learner's portfolio for ``audience`` (``staff`` or ``shared``).
 
     ``record.profile`` and ``record.framework`` must be valid (the caller
     reports the problems otherwise).  ``seals``: signature id -> the check
     of its seal (:func:`livret.store.signatures.check_seal`); ``people``:
-    username -> name (``_people.yml``); ``groups``: the learner's groups (their calendars).
+    username -> name (``_people.yml``); ``groups``: the learner's groups (their calendars);
+    ``session_rows``: their training sessions (:mod:`livret.views.derived_attendance`, for ``audience``).
     """
     if audience not in ("staff", "shared"):
         raise ValueError(f"audience inconnue : {audience!r} (staff ou shared)")
     ctx = SiteContext(record, audience, today, settings, directory_urls, seals=seals or {}, people=people or {},
-                      groups=tuple(groups))
+                      groups=tuple(groups), session_rows=tuple(session_rows))
     pages = [
         Page(HOME, "Accueil", home_page(ctx), nav=True),
         Page(MATRIX, "Compétences", matrix_page(ctx), nav=True),

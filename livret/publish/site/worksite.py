@@ -87,13 +87,14 @@ def _missions(ctx: SiteContext) -> list[str]:
 
 def _coverage(ctx: SiteContext) -> list[str]:
     here = WORKSITE
-    rows = cv.coverage(ctx.framework, ctx.entries, ctx.periods, work_study=ctx.profile.work_study)
+    rows = cv.coverage(ctx.framework, ctx.entries, ctx.periods, work_study=ctx.profile.work_study,
+                       rows=ctx.session_rows)
     gaps = [r for r in rows if r.gap]
     out = ["", "## Couverture centre / entreprise", "",
-           "Pour chaque compétence du référentiel : où elle est travaillée. **Centre** : évaluations du tuteur et "
-           "positionnement ; **entreprise** : missions (en cours ou réalisées), grilles d'observation et retours "
-           "de l'entreprise. Les périodes en centre ne sont pas rattachées à une compétence : elles sont comptées "
-           "dans le calendrier ci-dessus."]
+           "Pour chaque compétence du référentiel : où elle est travaillée. **Centre** : évaluations du tuteur, "
+           "positionnement et séances suivies ; **entreprise** : missions (en cours ou réalisées), grilles "
+           "d'observation et retours de l'entreprise. Les périodes en centre ne sont pas rattachées à une "
+           "compétence : elles sont comptées dans le calendrier ci-dessus."]
     if ctx.profile.work_study:
         out.append(f"**{len(gaps)} compétence(s) sans trace d'un des deux côtés** (lacunes, signalées sur leur ligne)."
                    if gaps else "Chaque compétence est travaillée en centre et en entreprise.")
