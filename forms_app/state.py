@@ -47,7 +47,7 @@ class Livret:
 
     def rebuild_after(self, commit: Commit) -> None:
         """The store's after-commit hook: every write, whatever its path, reaches the sites."""
-        for learner_id in commit.learners:
+        for learner_id in dict.fromkeys(commit.learners + commit.affected):
             self.request_rebuild(learner_id)
 
 

@@ -142,8 +142,8 @@ def entry_input(framework: Framework, types: tuple[str, ...] | None = None) -> s
                                                                min_size=1, max_size=1))}
     strategies = []
     for name, model in ENTRY_MODELS.items():
-        if types and name not in types:
-            continue
+        if (types and name not in types) or (not types and not model.direct):
+            continue  # a type only its service writes (a signature, a mark) is refused on this path by design
         schema = model.model_json_schema()
         strategies.append(fields_of(schema, schema.get("$defs", {}), overrides, skip=SERVER_KEYS))
     valid_ish = st.one_of(strategies)

@@ -50,9 +50,11 @@ def drawn_segments(pdf: bytes) -> int:
     """How many straight segments (``l`` operators) the page contents draw: signature strokes only
     (the tables are rectangles)."""
     count = 0
-    for raw in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+    # Up to "endstream" with the end-of-line before it: the compressed data may itself end with a
+    # b"\r" (1 time in 256); the decompressor stops at the end of its stream and leaves the rest.
+    for raw in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.S):
         try:
-            content = zlib.decompress(raw)
+            content = zlib.decompressobj().decompress(raw)
         except zlib.error:
             continue
         count += len(re.findall(rb"[\d.]+ [\d.]+ l\b", content))

@@ -94,7 +94,11 @@ def test_weekly_pattern_skips_the_group_calendar(tmp_path):
     assert [(s.date.isoformat(), s.reason) for s in series.skipped] == [
         ("2026-11-09", "en entreprise"), ("2026-11-11", "en entreprise"),
         ("2026-11-18", "absence au calendrier (Pont)")]
-    assert len(closed_days(group, dt.date(2026, 11, 1), dt.date(2026, 11, 30))) == 6
+    assert len(closed_days(group, dt.date(2026, 11, 1), dt.date(2026, 11, 30))) == 7  # and the 1st: Toussaint
+    wednesdays = weekly({"title": "Module", "trainer": "tina", "place": ""}, dt.date(2026, 11, 4),
+                        dt.date(2026, 11, 18), [2], [("09:00", "12:00")], "12:30", "13:30")
+    assert [i["date"] for i in wednesdays.items] == ["2026-11-04", "2026-11-18"]
+    assert [(s.date.isoformat(), s.reason) for s in wednesdays.skipped] == [("2026-11-11", "jour férié (Armistice)")]
     with pytest.raises(FieldValueErrors) as exc:
         weekly({}, dt.date(2026, 11, 20), dt.date(2026, 11, 2), [], [], "12:30", "13:30")
     assert {e.loc[0] for e in exc.value.errors} == {"period_end", "weekdays", "morning_start"}
@@ -161,6 +165,20 @@ def test_a_change_is_a_new_file_of_the_chain(tmp_path):
     assert ctx.chains[chain].session.date == dt.date(2026, 11, 12) and len(ctx.chains[chain].versions) == 2
     assert project.store.session(chain).session.date == DAY  # the first file is unchanged
     assert project.store.check() == []
+
+
+def test_a_session_written_tells_whose_pages_change(tmp_path):
+    """The commit of a session names the learners expected at it (their sites are rebuilt): the group's
+    members for a group session; for a change of a session planned one by one, those convened to it."""
+    project = attendance_project(tmp_path / "proj")
+    commits = []
+    project.store.after_commit.append(commits.append)
+    add_session(project)
+    assert commits[-1].affected == ("alice", "bob") and commits[-1].learners == ()
+    alone = add_session(project, group=None, convened=["carol"])
+    assert commits[-1].learners == ("carol",)  # the convocation is in carol's folder
+    cancel_session(project, alone)
+    assert commits[-1].affected == ("carol",) and commits[-1].learners == ()
 
 
 # --------------------------------------------------------------------------

@@ -118,8 +118,11 @@ def test_every_entry_is_reachable_from_the_timeline(demo, audience):
 
 def _unique_text(body: str) -> str | None:
     """A long line of an entry's text, without Markdown markup, to look for in built files."""
-    lines = sorted((re.sub(r"[*_`#>\[\]()!|-]", "", line).strip() for line in body.splitlines()), key=len)
-    best = lines[-1] if lines else ""
+    fragments = []
+    for line in body.splitlines():
+        line = re.sub(r"^\s*([-*+]|\d+\.)\s+", "", line)  # a list item's marker
+        fragments += [f.strip() for f in re.split(r"[*_`#>\[\]()!|]", line)]  # text between markup characters
+    best = max(fragments, key=len, default="")
     return " ".join(best.split()[:8]) if len(best) >= 30 else None
 
 

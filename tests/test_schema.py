@@ -138,3 +138,11 @@ def test_profile_rules():
             LearnerProfile.model_validate({**base, "id": bad_id})
     with pytest.raises(ValidationError, match="fin"):
         LearnerProfile.model_validate({**base, "end": "2025-01-01"})
+
+
+def test_every_type_is_a_tag_the_errors_drop():
+    """A discriminated union puts the type in an error's location: every type must be dropped from it,
+    or a form's error lands in the summary without its field (and a file's problem without its line)."""
+    from livret.store.errors import _TAGS
+
+    assert _TAGS == set(ENTRY_MODELS)

@@ -26,7 +26,8 @@ def test_reference_keys_are_every_key_that_holds_an_entry_id():
         for name, prop in model.model_json_schema()["properties"].items():
             if name != "id" and ENTRY_ID_RE.pattern in json.dumps(prop):
                 found.add(name)
-    assert found == set(REFERENCE_KEYS)
+    # ``session`` names a training session (a file of _sessions/, with no visibility), not an entry
+    assert found == set(REFERENCE_KEYS) | {"session"}
 
 
 def test_audiences():

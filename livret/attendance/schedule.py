@@ -86,8 +86,17 @@ class FieldValueErrors(ValueError):
         super().__init__("; ".join(f"{e.field} : {e.message}" if e.loc else e.message for e in errors))
 
 
+def public_holidays(start: dt.date, end: dt.date) -> dict[dt.date, str]:
+    """French public holidays from ``start`` to ``end`` (metropolitan list; the ``holidays`` library), by name."""
+    import holidays
+
+    found = holidays.France(years=range(start.year, end.year + 1), language="fr")
+    return {day: f"jour férié ({name})" for day, name in sorted(found.items()) if start <= day <= end}
+
+
 def closed_days(group: Group | None, start: dt.date, end: dt.date) -> dict[dt.date, str]:
-    """The days from ``start`` to ``end`` the group's calendar puts in the company or marks as absent."""
+    """The days from ``start`` to ``end`` the group's calendar puts in the company or marks as absent,
+    then the public holidays."""
     out: dict[dt.date, str] = {}
     for period in group.calendar if group else ():
         if period.kind not in CLOSED_KINDS or period.end < start or period.start > end:
@@ -97,6 +106,8 @@ def closed_days(group: Group | None, start: dt.date, end: dt.date) -> dict[dt.da
             reason = CLOSED_KINDS[period.kind] + (f" ({period.label})" if period.label else "")
             out.setdefault(day, reason)
             day += dt.timedelta(days=1)
+    for day, reason in public_holidays(start, end).items():
+        out.setdefault(day, reason)
     return out
 
 
@@ -104,7 +115,7 @@ def weekly(base: Mapping[str, Any], start: dt.date, end: dt.date, weekdays: Iter
            slots: Sequence[tuple[str, str]], lunch_start: str, lunch_end: str,
            group: Group | None = None) -> Series:
     """Every ``weekdays`` day from ``start`` to ``end``, one session per slot (``[(start, end)]``, split into
-    half-days), the group's company and absence days left out; raises :class:`FieldValueErrors`."""
+    half-days), the group's company and absence days and the public holidays left out; raises :class:`FieldValueErrors`."""
     errors = []
     if end < start:
         errors.append(FieldError(("period_end",), "la fin de la période précède son début"))

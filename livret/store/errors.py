@@ -175,4 +175,7 @@ _TAGS: set[str] = {
     "signature",
     "planned-meeting",
     "mission",
+    "attendance-mark",
+    "convocation",
+    "distance-work",
 }

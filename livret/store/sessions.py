@@ -309,8 +309,24 @@ class SessionStore:
             written = self._create_new(files + entry_files)
             learner_ids = tuple(dict.fromkeys(item.learner_id for item, _ in checked))
             self._commit_or_undo(learner_ids[0] if len(learner_ids) == 1 else None, written, author=author,
-                                 message=message, learner_ids=learner_ids if len(learner_ids) > 1 else ())
+                                 message=message, learner_ids=learner_ids if len(learner_ids) > 1 else (),
+                                 affected=self._expected_somewhere(prepared))
         return [StoredSession(s, session_file_name(s)) for s in prepared]
+
+    def _expected_somewhere(self, sessions: Sequence[TrainingSession]) -> tuple[str, ...]:
+        """Learners who may be expected at these sessions: their groups' members and, for a change of a
+        session planned one by one, those convened to it (their attendance pages change)."""
+        out: dict[str, None] = {}
+        chains = {s.chain for s in sessions if s.updates}
+        for s in sessions:
+            if s.group:
+                group, _ = self.group(s.group)
+                out.update(dict.fromkeys(group.members if group else ()))
+        if chains:
+            for record in self.valid_records():
+                if any(e.type == "convocation" and e.meta.session in chains for e in record.entries):
+                    out[record.id] = None
+        return tuple(out)
 
 
 def latest_versions(stored: Iterable[StoredSession]) -> dict[str, StoredSession]:

@@ -63,6 +63,9 @@ class Commit:
     commit_id: str | None = None
     #: Every learner the commit touched, when it touched several (a CSV import, a bulk entry).
     learner_ids: tuple[str, ...] = ()
+    #: Learners whose derived pages change although their folder does not (a session planned, moved or
+    #: cancelled changes the attendance page of everyone expected at it).
+    affected: tuple[str, ...] = ()
 
     @property
     def learners(self) -> tuple[str, ...]:
@@ -279,7 +282,7 @@ class EntryWriter:
         return written
 
     def _commit_or_undo(self, learner_id: str | None, written: list[Path], *, author: str, message: str,
-                        learner_ids: tuple[str, ...] = ()) -> None:
+                        learner_ids: tuple[str, ...] = (), affected: tuple[str, ...] = ()) -> None:
         """Commit files just written (grouped with other threads' commits); if git fails
         (a full disk...), remove them: all or nothing.  Then tell the after-commit hooks."""
         rel_paths = [p.relative_to(self.root).as_posix() for p in written]
@@ -290,7 +293,7 @@ class EntryWriter:
             with self.history.lock():
                 self.history.git("reset", "-q", "--", *rel_paths, check=False)  # unstage what git add staged
             raise StoreError(history_message(exc)) from None
-        self._witnessed(Commit(learner_id, tuple(rel_paths), author, message, commit_id, learner_ids))
+        self._witnessed(Commit(learner_id, tuple(rel_paths), author, message, commit_id, learner_ids, affected))
 
     def _undo(self, written: Iterable[Path]) -> None:
         for p in written:

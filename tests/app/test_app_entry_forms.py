@@ -192,6 +192,10 @@ INVALID = {
     # a mission exercises at least one competency
     "mission": ({"title": "Mission sans compétence", "date": PAST, "term": "long", "period_start": "2026-11-02"},
                 {"competencies"}, ["Mission sans compétence"]),
+    # FOAD hours declared without the activities that prove them
+    "distance-work": ({"title": "Modules en ligne", "date": PAST, "period_start": "2026-10-01",
+                       "period_end": "2026-10-31", "hours": "4", "assistance": "Forum du formateur"},
+                      {"activities"}, ["Modules en ligne", "Forum du formateur"]),
 }
 
 
