@@ -45,7 +45,7 @@ BLUEPRINT_MODULES: list[str] = ["auth", "dashboard", "entries", "portfolio", "sh
                                  "admin_frameworks", "bulk", "signoff", "company", "password_reset",
                                  "invitations", "admin_mail", "worksite", "feeds", "followup",
                                  "plans", "agenda", "attendance", "attendance_documents", "sessions",
-                                 "learner_attendance"]
+                                 "learner_attendance", "accessibility"]
 
 csrf = CSRFProtect()
 babel = Babel()

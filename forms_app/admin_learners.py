@@ -40,6 +40,7 @@ from .admin_support import AdminForm, refusals
 from .auth import admin_required, current_user
 from .calendar_editor import CalendarEditor
 from .entry_forms import MultiCheckboxField, options
+from .people import person
 from .state import livret
 
 bp = Blueprint("admin_learners", __name__, url_prefix="/admin/apprenants")
@@ -117,7 +118,7 @@ class LearnerForm(AdminForm):
                            choices=options([("", str(_l("— non renseigné —"))), *CONTRACTS.items()]))
     company_name = StringField(Company.model_fields["name"].title, render_kw={"maxlength": 200},
                                description=_l("Obligatoire pour un contrat d'apprentissage ou de "
-                                              "professionnalisation, et pour affecter un tuteur entreprise."))
+                                              "professionnalisation, et pour affecter un·e tuteur·rice entreprise."))
     company_city = StringField(_l("Ville de l'entreprise"), render_kw={"maxlength": 100})
     company_contact = StringField(_l("Contact dans l'entreprise"), render_kw={"maxlength": 200})
     tutors = MultiCheckboxField(title("tutors"), validate_choice=False)
@@ -337,4 +338,4 @@ def history(learner_id: str):
     record = _record_or_404(learner_id)
     versions = profile_history(livret().project.store, learner_id)
     return render_template("admin/learners/history.html", record=record, profile=record.profile,
-                           versions=versions)
+                           versions=versions, person=person)

@@ -26,6 +26,7 @@ from livret.mail.outbox import STATES, Outbox, OutboxMail, mask_tokens
 from livret.mail.sender import BACKOFF
 from livret.mail.settings import MailConfigError, from_env, sender_of
 from livret.mail.transport import OUTBOX_DIR
+from livret.store import french
 
 from .auth import admin_required, current_user
 from .state import livret
@@ -111,7 +112,7 @@ def index():
 
 
 def _duration(seconds: float) -> str:
-    return f"{seconds / 60:g} min" if seconds < 3600 else f"{seconds / 3600:g} h"
+    return french.duration(round(seconds / 60))
 
 
 @bp.route("/<int:mail_id>/reessayer", methods=["POST"])

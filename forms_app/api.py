@@ -45,7 +45,7 @@ from livret.interop.openapi import (
     session_wire_errors,
     wire_errors,
 )
-from livret.store import LearnerRecord, StoredEntry, StoreError
+from livret.store import LearnerRecord, StoredEntry, StoreError, french
 from livret.store.errors import FieldError, InvalidInput
 from livret.store.schema import ENTRY_MODELS, LEARNER_ID_RE, USERNAME_RE
 from livret.store.writer import NOT_DIRECT
@@ -90,7 +90,7 @@ def pointer(loc: tuple) -> str:
 def problem(status: int, detail: str | None = None, errors: list[FieldError] = (),
             headers: dict[str, str] | None = None) -> Response:
     if detail is None and errors:
-        detail = f"{len(errors)} champ(s) invalide(s) : rien n'a été enregistré."
+        detail = f"{french.count(len(errors), 'champ invalide', 'champs invalides')} : rien n'a été enregistré."
     doc = Problem(
         title=TITLES.get(status, "Erreur"), status=status, detail=detail or DETAILS.get(status),
         errors=[ProblemItem(field=e.field, pointer=pointer(e.loc), detail=e.message) for e in errors],

@@ -47,6 +47,7 @@ from livret.store.schema import HALF_DAYS, MARK_STATUSES, SESSION_MODALITIES, SI
 from livret.views import attendance as va
 
 from .auth import current_user, login_required, origin
+from .french import ngettext
 from .people import person
 from .state import livret
 
@@ -315,7 +316,7 @@ def countersign_sheet(chain_id: str):
         return _refused(str(exc), back)
     except StoreError as exc:
         return _refused(str(exc), back, 503)
-    flash(_("Feuille signée (%(num)d ligne(s)).", num=len(done)), "success")
+    flash(ngettext("Feuille signée (%(num)d ligne).", "Feuille signée (%(num)d lignes).", len(done)), "success")
     return redirect(back, 303)
 
 

@@ -12,6 +12,10 @@
   learner themselves.
 - ``/seances/financeurs.csv?mois=YYYY-MM[&groupe=<id>]``: the funders'
   hours per learner for a month: admins only.
+- ``/seances/mois/<YYYY-MM>/emargement.pdf[?groupe=<id>]`` and
+  ``/seances/mois/<YYYY-MM>/releves.pdf[?groupe=<id>]``: every session sheet
+  of the month, and every learner's month, each in one PDF (what a funder
+  asks for): admins and auditors.
 
 Authorization first (nothing is read before it); then a bad parameter is a
 400 page naming it; a certificat without the organisation's signatory is a
@@ -126,3 +130,25 @@ def funders():
     except documents.DocumentError as exc:
         return _bad(str(exc))
     return _download(data, "text/csv", f"heures-financeurs-{month}{'-' + group if group else ''}.csv")
+
+
+def _month_document(month: str, make, name: str):
+    """One of the month's PDFs (``make(store, month, group, now)``), for admins and auditors."""
+    group = request.args.get("groupe") or None
+    try:
+        data = make(livret().project.store, month, group, livret().now())
+    except documents.DocumentError as exc:
+        return _bad(str(exc))
+    return _download(data, "application/pdf", f"{name}-{month}{'-' + group if group else ''}.pdf")
+
+
+@bp.route("/seances/mois/<month>/emargement.pdf")
+@roles_required(*READERS)
+def month_sheets(month: str):
+    return _month_document(month, documents.month_sheets_pdf, "feuilles-emargement")
+
+
+@bp.route("/seances/mois/<month>/releves.pdf")
+@roles_required(*READERS)
+def month_grids(month: str):
+    return _month_document(month, documents.learner_months_pdf, "releves-mensuels")

@@ -75,8 +75,7 @@ def login_required(view: Callable) -> Callable:
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         if current_user() is None:
-            target = request.full_path if request.method == "GET" else None
-            return redirect(url_for("auth.login", next=target))
+            return redirect(url_for("auth.login", next=back_here()))
         return view(*args, **kwargs)
 
     return wrapper
@@ -139,6 +138,13 @@ def require_write(profile: LearnerProfile | None, entry_type: str) -> None:
     user = current_user()
     if user is None or profile is None or not can_write(user.role, user.username, profile, entry_type):
         abort(403)
+
+
+def back_here() -> str | None:
+    """Where sign-in brings a GET back: the path, with its query only when there is one (``/``, not ``/?``)."""
+    if request.method != "GET":
+        return None
+    return request.full_path if request.query_string else request.path
 
 
 def safe_next(target: str | None) -> str | None:

@@ -27,7 +27,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 
 from livret.instance.access import can_choose_visibility, writable_types
-from livret.store import StoreError, UnknownLearner
+from livret.store import StoreError, UnknownLearner, french
 from livret.store.errors import FieldError, InvalidInput
 from livret.store.records import GROUPS_DIR
 from livret.store.schema import ENTRY_MODELS, LEARNER_STATUSES, TUTOR_ROLES, TYPE_LABELS, Group
@@ -38,6 +38,7 @@ from livret.views.progress import fr_date
 
 from .auth import admin_required, current_user
 from .entry_forms import EntryForm, entry_form_class, friendly, initial_data
+from .french import ngettext
 from .state import livret
 
 bp = Blueprint("bulk", __name__, url_prefix="/admin/groupes")
@@ -200,7 +201,7 @@ def _submit_attendance(group: Group, revision: str | None, start: dt.date, end: 
     items = [NewEntry(r.learner_id, attendance_fields(start, end, r, now),
                       _("Saisie groupée pour le groupe « %(name)s ».", name=group.name)) for r in writing]
     message = (f"Groupe {group.name} : assiduité du {fr_date(start)} au {fr_date(end)} pour "
-               f"{len(items)} apprenant·e(s) ({user.username})")
+               f"{french.count(len(items), 'apprenant·e', 'apprenant·es')} ({user.username})")
     try:
         livret().project.store.append_entries(items, author=user.username, role=user.role, message=message,
                                               now=now, author_name=user.display_name or None)
@@ -237,8 +238,10 @@ def attendance(group_id: str):
         if request.method == "POST":
             written = _submit_attendance(group, revision, start, end, rows, general)
             if written is not None:
-                flash(_("Assiduité du %(start)s au %(end)s enregistrée pour %(num)d apprenant·e(s), en un seul "
-                        "enregistrement.", start=fr_date(start), end=fr_date(end), num=written), "success")
+                flash(ngettext("Assiduité du %(start)s au %(end)s enregistrée pour %(num)d apprenant·e, en un seul "
+                               "enregistrement.", "Assiduité du %(start)s au %(end)s enregistrée pour %(num)d "
+                               "apprenant·es, en un seul enregistrement.", written,
+                               start=fr_date(start), end=fr_date(end)), "success")
                 return redirect(url_for(".attendance", group_id=group.id, debut=start.isoformat(),
                                         fin=end.isoformat()))
             status = 422
@@ -363,8 +366,8 @@ def entry_form(group_id: str, entry_type: str):
             body = form.body_text()
             items = [NewEntry(m.learner_id, fields, body) for m in chosen]
             label = TYPE_LABELS[entry_type].lower()
-            message = (f"Groupe {group.name} : {label} « {fields.get('title', '')} » pour {len(items)} "
-                       f"apprenant·e(s) ({user.username})")
+            message = (f"Groupe {group.name} : {label} « {fields.get('title', '')} » pour "
+                       f"{french.count(len(items), 'apprenant·e', 'apprenant·es')} ({user.username})")
             try:
                 store.append_entries(items, author=user.username, role=user.role, message=message,
                                      author_name=user.display_name or None)
@@ -373,8 +376,10 @@ def entry_form(group_id: str, entry_type: str):
             except StoreError as exc:
                 form.general_errors.append(str(exc))
             else:
-                flash(_("« %(title)s » est enregistré·e pour %(num)d apprenant·e(s), en un seul enregistrement.",
-                        title=fields.get("title", ""), num=len(items)), "success")
+                flash(ngettext("Entrée « %(title)s » enregistrée pour %(num)d apprenant·e, en un seul enregistrement.",
+                               "Entrée « %(title)s » enregistrée pour %(num)d apprenant·es, en un seul "
+                               "enregistrement.", len(items), title=fields.get("title", "")),
+                      "success")
                 return redirect(url_for("dashboard.home", groupe=group.id))
         status = 422
     several = len(frameworks) > 1

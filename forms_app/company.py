@@ -40,7 +40,7 @@ from livret.store.errors import FieldError, InvalidInput
 from livret.store.schema import USERNAME_RE
 
 from .admin_support import AdminForm, refusals
-from .auth import current_user, open_session, origin, profile_or_404_403
+from .auth import back_here, current_user, open_session, origin, profile_or_404_403
 from .onetime_links import HANDLERS, invalid_link, links
 from .state import livret
 
@@ -172,7 +172,7 @@ def _inviter_profile(learner_id: str):
 
 def _signed_in_or_login():
     if current_user() is None:
-        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+        return redirect(url_for("auth.login", next=back_here()))
     return None
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from livret.admin.first_steps import checklist
 from livret.instance.access import audience_for, can_correct, can_read, writable_types
@@ -32,6 +33,7 @@ from livret.store import UnknownLearner
 from livret.store.schema import LEARNER_STATUSES, TYPE_LABELS, Group, LearnerProfile
 from livret.views import progress, roster
 from livret.views.derived_attendance import AttendanceContext
+from livret.views.levels import chip_html, level_mark
 from livret.views.roster import SORTS, Filters, Row, fold, matching, sort_rows  # noqa: F401 - re-exported
 from livret.views.spreadsheet import csv_text
 
@@ -42,6 +44,12 @@ from .signoff import all_pending, learner_page_signoffs, pending_for_current_use
 from .state import livret
 
 bp = Blueprint("dashboard", __name__)
+
+
+@bp.app_template_global("level_chip")
+def level_chip(scale, event) -> Markup:
+    """A level event's chip (label, meter of its rank, tone; livret/views/levels.py), « — » without one."""
+    return Markup(chip_html(level_mark(scale, event.level if event else None)))
 
 
 def sort_labels() -> dict[str, str]:

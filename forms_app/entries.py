@@ -15,13 +15,20 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 
 from livret.instance.access import audience_for, can_choose_visibility, can_correct, reference_refusal
-from livret.store import LearnerRecord, StoredEntry, StoreError
+from livret.store import LearnerRecord, StoredEntry, StoreError, french
 from livret.store.errors import InvalidInput
 from livret.store.schema import ENTRY_MODELS, MAX_BODY, TYPE_LABELS
 from livret.views.progress import effective, for_audience, fr_date, timeline
 
 from .auth import current_user, learner_or_404_403, login_required, require_write
-from .entry_forms import EntryForm, entry_form_class, initial_data, observation_defaults, plan_defaults
+from .entry_forms import (
+    MARKDOWN_WRITERS,
+    EntryForm,
+    entry_form_class,
+    initial_data,
+    observation_defaults,
+    plan_defaults,
+)
 from .plan_forms import meeting_defaults_from_plan, plan_contacts
 from .state import livret
 
@@ -59,6 +66,7 @@ def _form_for(record: LearnerRecord, entry_type: str, corrected: StoredEntry | N
         references=reference_choices(record, entry_type),
         existing_attachments=corrected.meta.attachments if corrected else (),
         timezone=settings.timezone,
+        markdown_hint=user.role in MARKDOWN_WRITERS,
         # a planned meeting « avec le tuteur entreprise » only for a learner who has one
         omit=("with_company",) if entry_type == "planned-meeting" and not (
             record.profile and record.profile.company_tutors) else (),
@@ -91,7 +99,7 @@ def _submit(record: LearnerRecord, form: EntryForm, corrected: StoredEntry | Non
     except StoreError as exc:
         form.general_errors.append(str(exc))
         return None
-    flash(_("« %(title)s » est enregistré·e. Le portfolio sera à jour dans quelques secondes.",
+    flash(_("Entrée « %(title)s » enregistrée. Le portfolio sera à jour dans quelques secondes.",
             title=stored.meta.title), "success")
     return redirect(url_for("dashboard.learner", learner_id=record.id, _anchor=f"entree-{stored.id}"))
 
@@ -101,7 +109,7 @@ def _render(record: LearnerRecord, form: EntryForm, entry_type: str, corrected: 
         "entries/form.html", record=record, form=form, entry_type=entry_type,
         model=ENTRY_MODELS[entry_type], corrected=corrected,
         choose_visibility=can_choose_visibility(current_user().role),
-        max_upload_mb=f"{livret().project.store.settings().uploads.max_mb:g}",
+        max_upload_mb=french.number(livret().project.store.settings().uploads.max_mb, 2),
     ), status
 
 

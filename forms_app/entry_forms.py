@@ -527,6 +527,8 @@ def _wtforms_field(spec: FieldSpec, references: Sequence[tuple[str, str]], timez
         return SelectField(spec.label, choices=options(choices), default=default or "", validate_choice=False, **kw)
     if spec.kind == "entry":
         choices = [("", str(_l("— aucune —")))] + list(references)
+        if len(references) > LONG_LIST:  # a filter box above it (static/select-filter.js)
+            kw["render_kw"] = {"data-filter": str(_l("Rechercher dans la liste « %(label)s »", label=spec.label))}
         return SelectField(spec.label, choices=options(choices), default="", validate_choice=False, **kw)
     if spec.kind in ("longtext", "lines"):
         if spec.kind == "lines":
@@ -544,6 +546,12 @@ def _wtforms_field(spec: FieldSpec, references: Sequence[tuple[str, str]], timez
     return StringField(spec.label, render_kw=render, **kw)
 
 
+#: An entry list longer than this gets a filter box (« À propos de l'entrée » after a year of entries).
+LONG_LIST = 12
+#: Roles shown the Markdown syntax under an entry's text (the team writes Markdown; learners, companies don't).
+MARKDOWN_WRITERS = ("tutor", "admin")
+
+
 def entry_form_class(
     entry_type: str,
     *,
@@ -552,6 +560,7 @@ def entry_form_class(
     references: dict[str, Sequence[tuple[str, str]]] | None = None,
     existing_attachments: Sequence[str] = (),
     timezone: str = "Europe/Paris",
+    markdown_hint: bool = True,
     omit: Iterable[str] = (),
 ) -> type[EntryForm]:
     """A form class for one entry type and one learner (their framework, their entries).
@@ -575,8 +584,10 @@ def entry_form_class(
     comp_info = model.model_fields["competencies"]
     grid = ObservationGridField if "not_observed" in model.model_fields else CompetencyField
     attrs["competencies"] = grid(comp_info.title, framework=framework, levels=model.levels)
+    # the Markdown syntax only for those who write it (the team); others get plain words
     attrs["body"] = TextAreaField(_l("Texte"), description=_l(
-        "Mise en forme Markdown : **gras**, *italique*, listes avec « - », liens [texte](adresse)."),
+        "Mise en forme Markdown : **gras**, *italique*, listes avec « - », liens [texte](adresse).")
+        if markdown_hint else _l("Texte libre ; laissez une ligne vide entre deux paragraphes."),
         render_kw={"rows": 10})
     att_info = model.model_fields["attachments"]
     attrs["attachments"] = MultipleFileField(att_info.title, render_kw={"accept": ACCEPT})

@@ -11,6 +11,7 @@ from livret.instance.access import audience_for
 from livret.store import schema
 from livret.views import progress
 
+from . import french
 from .state import livret
 
 
@@ -22,7 +23,13 @@ def fr_datetime(value: dt.datetime | None) -> str:
     return "—" if value is None else progress.fr_datetime(_local(value))
 
 
+#: The roles whose main menu offers « Jetons d'API »: those who connect software (an ERP, an LMS, a
+#: spreadsheet).  Everyone else may still use the API: their tokens are one link away, in « Sécurité du compte ».
+API_MENU_ROLES = ("admin", "tutor")
+
+
 def init_app(app: Flask) -> None:
+    french.init_app(app)  # ngettext by the French plural rule, number filters
     app.add_template_filter(progress.fr_date, "fr_date")
     app.add_template_filter(fr_datetime, "fr_datetime")
     app.add_template_filter(progress.percent, "percent")
@@ -34,4 +41,5 @@ def init_app(app: Flask) -> None:
         SEVERITIES=schema.SEVERITIES,
         PLAN_STATUSES=schema.PLAN_STATUSES,
         audience_for=audience_for,
+        API_MENU_ROLES=API_MENU_ROLES,
     )

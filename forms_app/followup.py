@@ -23,6 +23,7 @@ from livret.store.writer import NewEntry
 from livret.views import followup as fv
 
 from .auth import current_user, learner_or_404_403, login_required
+from .french import ngettext
 from .plan_forms import plan_contacts
 from .state import livret
 
@@ -219,7 +220,7 @@ def propose(learner_id: str):
         except StoreError as exc:
             general.append(str(exc))
         else:
-            flash(_("%(n)d rendez-vous planifié(s).", n=len(items)), "success")
+            flash(ngettext("%(num)d rendez-vous planifié.", "%(num)d rendez-vous planifiés.", len(items)), "success")
             return redirect(url_for("dashboard.learner", learner_id=record.id, _anchor="processus-suivi"))
     return render_template("followup/propose.html", record=record, rows=rows, kinds=MEETING_KINDS,
                            modalities=MODALITIES, general=general), 400

@@ -22,6 +22,7 @@ from livret.admin.forgotten import FORGOTTEN_TTL, ForgottenPassword
 from livret.instance.accounts import AccountError, clean_email
 
 from .auth import origin
+from .french import ngettext
 from .state import livret
 
 bp = Blueprint("password_reset", __name__)
@@ -60,8 +61,9 @@ def forgotten():
                 address, origin=origin(), base_url=base_url())
             if answer.retry_after:
                 minutes = max(1, (answer.retry_after + 59) // 60)
-                form.email.errors = [_("Trop de demandes de nouveau mot de passe. Réessayez dans %(n)d minute(s).",
-                                       n=minutes)]
+                form.email.errors = [ngettext(
+                    "Trop de demandes de nouveau mot de passe. Réessayez dans %(num)d minute.",
+                    "Trop de demandes de nouveau mot de passe. Réessayez dans %(num)d minutes.", minutes)]
                 status, headers = 429, {"Retry-After": str(answer.retry_after)}
             else:
                 done = True

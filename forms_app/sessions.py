@@ -61,6 +61,7 @@ from livret.views.progress import MONTHS, fr_date
 from .admin_support import AdminForm
 from .auth import current_user, roles_required
 from .entry_forms import MultiCheckboxField, options
+from .french import ngettext
 from .state import livret
 
 bp = Blueprint("sessions", __name__, url_prefix="/seances")
@@ -328,7 +329,7 @@ def new():
     learners = [] if form.group.data else list(form.learners.data or [])
     if not write(form, items, learners, f"Séance planifiée : {items[0]['title']} ({items[0]['date']})"):
         return render_template("sessions/new.html", form=form, items=None), 422
-    flash(_("%(n)d demi-journée(s) planifiée(s).", n=len(items)), "success")
+    flash(ngettext("%(num)d demi-journée planifiée.", "%(num)d demi-journées planifiées.", len(items)), "success")
     return redirect(url_for("sessions.index", mois=items[0]["date"][:7]))
 
 
@@ -371,7 +372,7 @@ def series():
     if not write(form, plan.items, learners,
                  f"Séances planifiées : {plan.items[0]['title']} ({len(plan.items)} demi-journées)"):
         return render_template("sessions/series.html", form=form, plan=None), 422
-    flash(_("%(n)d demi-journée(s) planifiée(s).", n=len(plan.items)), "success")
+    flash(ngettext("%(num)d demi-journée planifiée.", "%(num)d demi-journées planifiées.", len(plan.items)), "success")
     return redirect(url_for("sessions.index", mois=plan.items[0]["date"][:7]))
 
 
@@ -442,7 +443,8 @@ def import_confirm():
         return render_template("sessions/import.html", form=form, plan=plan, confirm=confirm,
                                columns=COLUMNS), 422
     keeper.discard(upload.token)
-    flash(_("%(n)d demi-journée(s) importée(s) de %(name)s.", n=len(plan.items), name=upload.name), "success")
+    flash(ngettext("%(num)d demi-journée importée de %(name)s.", "%(num)d demi-journées importées de %(name)s.",
+                   len(plan.items), name=upload.name), "success")
     return redirect(url_for("sessions.index", mois=plan.items[0]["date"][:7]))
 
 

@@ -54,6 +54,7 @@ from livret.store import PROFILE_FILE
 from livret.views import qualiopi
 
 from .auth import current_user, login_required, profile_or_404_403, roles_required
+from .people import person
 from .portfolio import ASSETS_DIR, INLINE, SITE_CSP, resolve, site_root
 from .state import livret
 
@@ -171,7 +172,7 @@ def _manage_page(learner_id: str, profile, form: ShareForm, *, created_url: str 
         "share/manage.html", profile=profile, learner_id=learner_id, form=form, links=store.list(learner_id),
         visits=store.visits(learner_id=learner_id, limit=200), created_url=created_url,
         may_share=can_share(user.role, user.username, profile), settings=settings,
-        audience=audience_for(user.role), now=dt.datetime.now(dt.timezone.utc),
+        audience=audience_for(user.role), now=dt.datetime.now(dt.timezone.utc), person=person,
     )
     return body, status
 

@@ -33,6 +33,7 @@ from livret.views.derived_attendance import AttendanceContext
 
 from .auth import admin_required, current_user, login_required, profile_or_404_403
 from .calendar_editor import CalendarEditor
+from .french import ngettext
 from .state import livret
 
 bp = Blueprint("worksite", __name__)
@@ -163,7 +164,8 @@ def _import(write, *, title: str, back: str, revision: str, done_url: str):
         return _import_page(title=title, back=back, action=request.path, revision=revision, status=409,
                             errors=[str(STALE)])
     if commit:
-        flash(_("Calendrier importé : %(n)d période(s).", n=len(parsed.periods)), "success")
+        flash(ngettext("Calendrier importé : %(num)d période.", "Calendrier importé : %(num)d périodes.",
+                       len(parsed.periods)), "success")
     else:
         flash(_("Le fichier ne change rien : rien n'a été enregistré."), "info")
     return redirect(done_url)

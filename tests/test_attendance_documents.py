@@ -71,11 +71,11 @@ def test_session_sheet_lists_every_expected_learner_with_signature_state_and_sea
                      "signé le 10/11/2026 à 09:02", "par code QR de la séance", "signé le 10/11/2026 à 09:12",
                      "par l'appareil du formateur",
                      "Bob Test", "nom saisi, session authentifiée", "contresigné le 10/11/2026 à 12:25",
-                     "feuille signée le 10/11/2026 à 12:25 (2 ligne(s) sur 2", "Page 1 / 1",
+                     "feuille signée le 10/11/2026 à 12:25 (2 lignes sur 2", "Page 1 / 1",
                      "généré le 20/11/2026 à 18:00"):
         assert expected in text, expected
     session_file = project.store.session(ids["morning"]).path
-    assert f"{session_file} (2 signature(s)) :\n{file_sha256(project.store.root, session_file)}\n" in text
+    assert f"{session_file} (2 signatures) :\n{file_sha256(project.store.root, session_file)}\n" in text
     assert "Bus en retard" not in text  # the trainer's note is the staff's, never on the funders' sheet
     assert drawn_segments(pdf) >= 5  # alice's drawing (two strokes, seven points) drawn as lines
     distance = flat(d.session_sheet_pdf(project.store, ids["afternoon"], NOW))
@@ -137,7 +137,7 @@ def test_certificate_carries_every_field_of_the_ministry_model(signed):
         assert field in text, field
     # the hours carried out: signed in person, signed at a distance, and FOAD declared apart with its evidence
     assert "dont 7 h en présentiel et 3,5 h à distance en synchrone" in text
-    assert "6 h de formation à distance asynchrone (FOAD) déclarées (1 déclaration(s), 1 pièce(s) justificative(s)" \
+    assert "6 h de formation à distance asynchrone (FOAD) déclarées (1 déclaration, 1 pièce justificative" \
         in text
     bob = flat(d.certificate_pdf(project.store, "bob", *NOVEMBER, NOW))
     assert "salarié(e) de l'entreprise sans objet" in bob and "pour une durée de 3,33 heures." in bob
@@ -172,12 +172,12 @@ def unsigned(tmp_path_factory):
 
 
 def test_certificate_is_refused_without_the_signatory_setting(unsigned):
-    with pytest.raises(d.DocumentError, match=r"attendance\.signatory"):
+    with pytest.raises(d.DocumentError, match=r"signataire des certificats de réalisation"):
         d.certificate_pdf(unsigned.store, "alice", *NOVEMBER, NOW)
     record = unsigned.store.load_learner("alice")
     files, note = attendance_files(unsigned.store, record, "staff", NOW.date(), NOW)
     assert sorted(files) == ["assiduite/emargement-2026-11.pdf", "assiduite/heures-financeurs-2026-11.csv"]
-    assert "Certificat de réalisation non joint : réglage attendance.signatory absent" in note
+    assert "Certificat de réalisation non joint : le ou la signataire des certificats" in note
 
 
 def read_csv(data: bytes) -> list[list[str]]:

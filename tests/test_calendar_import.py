@@ -57,7 +57,7 @@ def test_overlaps_and_header_and_encoding_errors():
     assert len(overlap.errors) == 1
     assert overlap.errors[0].startswith("ligne 3, debut : chevauche la période du 02/02/2026")
     assert parse_calendar_csv(b"du;au;lieu\n").errors == [
-        "ligne 1, en-tête : colonne(s) manquante(s) : debut, fin (attendu : debut;fin;lieu;precision)"]
+        "ligne 1, en-tête : colonnes manquantes : debut, fin (attendu : debut;fin;lieu;precision)"]
     assert parse_calendar_csv(b"").errors[0].startswith("fichier : vide")
     assert parse_calendar_csv(b"debut;fin;lieu\n\x81\x8d;x;y\n").errors == [
         "ligne 2, fichier : encodage illisible (ni UTF-8 ni Windows-1252)"]
@@ -71,7 +71,7 @@ def test_cli_imports_a_learner_calendar_in_one_commit(project, tmp_path):
     dry = runner.invoke(main, ["--root", str(project.root), "calendar", "import", str(good), "--learner", "alice",
                                "--dry-run"])
     assert dry.exit_code == 0, dry.output
-    assert "3 période(s)" in dry.output and "rien n'a été écrit" in dry.output and head(project) == before
+    assert "3 périodes" in dry.output and "rien n'a été écrit" in dry.output and head(project) == before
     done = runner.invoke(main, ["--root", str(project.root), "calendar", "import", str(good), "--learner", "alice",
                                 "--author", "ada"])
     assert done.exit_code == 0, done.output

@@ -64,13 +64,13 @@ def test_import_writes_every_row_in_one_commit_by_the_author(project, tmp_path):
     before = commits(project)
     result = run(project, "learners", "import", str(write(tmp_path, GOOD)), "--author", "ada")
     assert result.exit_code == 0, result.output
-    assert "Importé : 1 création(s), 0 mise(s) à jour" in result.output
+    assert "Importé : 1 création, 0 mise à jour" in result.output
     created = next(lid for lid in project.store.learner_ids() if lid not in ("alice", "bob"))
     assert f"ligne 2 : création {created} Zoé Martin" in result.output  # the id written
     assert commits(project) == before + 1
     log = subprocess.run(["git", "log", "-1", "--format=%an|%s"], cwd=project.portfolios, capture_output=True,
                          text=True, check=True).stdout.strip()
-    assert log == "ada|Import d'apprenant·es (eleves.csv) : 1 création(s)"
+    assert log == "ada|Import d'apprenant·es (eleves.csv) : 1 création"
     assert project.store.check() == []
     again = run(project, "learners", "import", str(write(tmp_path, "identifiant;prénom\nalice;Alice\n")))
     assert again.exit_code == 0 and "inchangé" in again.output and "Rien à écrire" in again.output
@@ -81,7 +81,7 @@ def test_only_valid_writes_the_valid_rows(project, tmp_path):
     before = commits(project)
     result = run(project, "learners", "import", str(write(tmp_path, BROKEN)), "--only-valid", "--author", "ada")
     assert result.exit_code == 0, result.output
-    assert "1 ligne(s) en erreur ignorée(s)" in result.output
+    assert "1 ligne en erreur ignorée" in result.output
     assert commits(project) == before + 1 and len(project.store.learner_ids()) == 3
 
 

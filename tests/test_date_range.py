@@ -197,7 +197,7 @@ def test_hand_edited_implausible_dates_stay_readable_with_a_warning(project):
     result = livret("check", "--root", str(project.root))
     assert result.returncode == 0, result.stdout + result.stderr  # a warning alone is no failure
     assert sorted(result.stdout.splitlines()) == sorted([str(warnings[old]), str(warnings[ahead])])
-    assert "Aucun problème : 2 portfolio(s) vérifié(s), 2 avertissement(s)." in result.stderr
+    assert "Aucun problème : 2 portfolios vérifiés, 2 avertissements." in result.stderr
 
 
 def test_check_fails_on_errors_and_still_prints_warnings(project):
@@ -209,7 +209,7 @@ def test_check_fails_on_errors_and_still_prints_warnings(project):
     lines = result.stdout.splitlines()
     assert sum("avertissement : date : date hors de la période admise (lu : 6 mai 2019)" in x for x in lines) == 1
     assert sum("duration : nombre entier attendu" in x for x in lines) == 1
-    assert "1 problème(s), 1 avertissement(s) dans 2 portfolio(s)." in result.stderr
+    assert "1 problème, 1 avertissement dans 2 portfolios." in result.stderr
 
 
 def test_profiles_dated_before_the_floor_are_warned(project):

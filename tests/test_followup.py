@@ -102,7 +102,7 @@ def test_the_checkin_needs_enough_calendar(tmp_path):
     periods.append(CalendarPeriod(start=day(7), end=day(11), kind="entreprise"))
     [item] = fv.followup_items(profile, [], periods, [rule(what="company-checkin", presence_days=45)], day(1))
     assert item.state == "not-applicable"
-    assert item.detail.startswith("calendrier de l'alternance à compléter : 5 jour(s)")
+    assert item.detail.startswith("calendrier de l'alternance à compléter : 5 jours")
 
 
 def test_rules_stop_at_the_end_of_the_training(project):

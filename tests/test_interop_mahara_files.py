@@ -83,16 +83,16 @@ def test_keys_livret_does_not_read_are_named():
 @pytest.mark.parametrize("statuses, labels, warning", [
     ([{"completed": "Acquis"}],
      ["Prêt pour l'évaluation", "Ne satisfait pas au critère", "Satisfait partiellement au critère", "Acquis"],
-     "framework.evidencestatuses : begun, incomplete, partialcomplete absent(s) : libellé(s) par défaut de "
+     "framework.evidencestatuses : begun, incomplete, partialcomplete absents : libellés par défaut de "
      "Mahara (« Prêt pour l'évaluation », « Ne satisfait pas au critère », "
      "« Satisfait partiellement au critère »)"),
     ([{"begun": "À évaluer"}, {"incomplete": "Pas encore"}],
      ["À évaluer", "Pas encore", "Satisfait partiellement au critère", "Satisfait au critère"],
-     "framework.evidencestatuses : partialcomplete, completed absent(s) : libellé(s) par défaut de Mahara "
+     "framework.evidencestatuses : partialcomplete, completed absents : libellés par défaut de Mahara "
      "(« Satisfait partiellement au critère », « Satisfait au critère »)"),
     ([],
      ["Prêt pour l'évaluation", "Ne satisfait pas au critère", "Satisfait partiellement au critère",
-      "Satisfait au critère"], "framework.evidencestatuses : begun, incomplete, partialcomplete, completed absent(s)"),
+      "Satisfait au critère"], "framework.evidencestatuses : begun, incomplete, partialcomplete, completed absents"),
     ([{"begun": "A"}, {"parfait": "B"}, {"partialcomplete": "C"}, {"completed": "D"}],
      ["A", "B", "C", "D"],
      "framework.evidencestatuses[1].parfait : statut inconnu : pris, comme dans Mahara, pour le statut de sa "

@@ -95,9 +95,9 @@ def test_too_few_columns_for_moodle_s_layout_is_refused():
     with pytest.raises(ImportFailed) as caught:
         read_moodle_csv(text, name="x.csv")
     assert caught.value.problems == [
-        "x.csv:1: colonne(s) manquante(s) : « Parent ID number », « ID number », « Short name », "
+        "x.csv:1: colonnes manquantes : « Parent ID number », « ID number », « Short name », "
         "« Is framework » (en-tête attendu : celui de l'export Moodle des référentiels de compétences, "
-        "14 colonnes ; lu : 3 colonne(s))"
+        "14 colonnes ; lu : 3 colonnes)"
     ]
 
 

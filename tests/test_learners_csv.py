@@ -206,7 +206,7 @@ def test_a_file_that_cannot_be_read_is_refused_whole(project):
         b"": "fichier vide",
         b"x" * (MAX_BYTES + 1): "fichier trop volumineux",
         "prénom;nom\nZoé;Mart\x81in\n".encode("utf-8").replace(b"\xc3\xa9", b"\xe9"): "ni en UTF-8 ni en Windows-1252",
-        "prénom;nom;couleur\nZoé;Martin;bleu\n".encode(): "colonne(s) manquante(s) pour créer des apprenant·es : "
+        "prénom;nom;couleur\nZoé;Martin;bleu\n".encode(): "colonnes manquantes pour créer des apprenant·es : "
                                                          "« formation », « référentiel », « début »",
         "prénom;Prenom;nom\n".encode(): "colonne en double",
         "a;b\n1;2\n".encode(): "aucune colonne reconnue",

@@ -89,6 +89,7 @@ def test_manifest_lists_every_file_with_hash_and_commit(project, record, shared_
     files = members(shared_pack)
     manifest = json.loads(files.pop("manifest.json"))
     files.pop("manifest.sig")  # the signature of the manifest (tests/test_seal_pack.py)
+    files.pop("SHA256SUMS"), files.pop("SHA256SUMS.sig")  # for standard tools (test_pack_checks_with_standard_tools)
     assert manifest["format"] == "livret-audit-pack/1" and manifest["audience"] == "shared"
     listed = {f["path"]: f for f in manifest["files"]}
     assert set(listed) == set(files)
@@ -121,7 +122,7 @@ def test_staff_pack_holds_everything(project, record, tmp_path):
     assert any(SECRET.encode() in data for name, data in files.items() if name.startswith("site/"))
     doc = record_document(record, project.store.settings(), audience="staff", today=TODAY)
     assert any(SECRET in s for s in doc.strings())
-    assert doc.sections[-1].title == "7. Alertes (équipe seulement)"
+    assert doc.sections[-1].title == "10. Alertes (équipe seulement)"
     assert verify_pack(out) == []
 
 
@@ -149,6 +150,66 @@ def test_verify_pack_names_altered_missing_and_added_files(project, shared_pack,
     assert any(line.startswith(f"{entry}: fichier modifié (SHA-256 attendu ") for line in lines)
     assert any(line.startswith("site/suivi") and "fichier manquant" in line for line in lines)
     assert "site/ajout.html: fichier ajouté (absent du manifeste)" in lines
+
+
+def unzip(path: Path, into: Path) -> Path:
+    with zipfile.ZipFile(path) as zf:
+        zf.extractall(into)
+    return into
+
+
+def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"})
+
+
+def test_pack_checks_with_standard_tools(project, record, shared_pack, tmp_path):
+    """An auditor without livret: ``sha256sum -c`` and ``openssl pkeyutl -verify -rawin``, as the README says."""
+    folder = unzip(shared_pack, tmp_path / "unzipped")
+    readme = (folder / "LISEZMOI.txt").read_text(encoding="utf-8")
+    commands = [line.strip() for line in readme.splitlines()
+                if line.strip().startswith(("sha256sum -c", "openssl pkeyutl", "openssl pkey "))]
+    assert [c.split()[:2] for c in commands] == [["sha256sum", "-c"], ["openssl", "pkeyutl"], ["openssl", "pkey"]]
+    listed = (folder / "SHA256SUMS").read_text(encoding="utf-8").splitlines()
+    names = {line.split("  ", 1)[1] for line in listed}
+    assert {"manifest.json", "manifest.sig", "LISEZMOI.txt", "livret-de-suivi.pdf", "site/index.html",
+            "cle-publique-organisme.pem", "portfolios/alice/learner.md"} <= names
+    assert not {"SHA256SUMS", "SHA256SUMS.sig"} & names
+    sums = run(commands[0].split(), folder)
+    assert sums.returncode == 0, sums.stdout + sums.stderr
+    assert sums.stdout.count(": OK") == len(listed)
+    verify = run(commands[1].split(), folder)
+    assert verify.returncode == 0 and "Signature Verified Successfully" in verify.stdout, verify.stdout + verify.stderr
+    # the key id that the README tells to compare is the organisation's published one
+    kid = subprocess.run(commands[2], shell=True, cwd=folder, capture_output=True, text=True, check=True).stdout.strip()
+    published = json.loads(public_keys_file(project, tmp_path).read_text())["keys"]
+    assert kid == published[-1]["kid"]
+    assert verify_pack(shared_pack) == []
+
+    # one byte changed in a file: sha256sum names it; the signature still holds for the unchanged SHA256SUMS
+    pdf = folder / "livret-de-suivi.pdf"
+    pdf.write_bytes(pdf.read_bytes() + b"\n")
+    sums = run(commands[0].split(), folder)
+    assert sums.returncode != 0 and "livret-de-suivi.pdf: FAILED" in sums.stdout
+    # SHA256SUMS rewritten to match: its signature no longer verifies
+    text = (folder / "SHA256SUMS").read_text(encoding="utf-8")
+    old = next(line for line in text.splitlines() if line.endswith("  livret-de-suivi.pdf"))
+    forged = hashlib.sha256(pdf.read_bytes()).hexdigest() + "  livret-de-suivi.pdf"
+    (folder / "SHA256SUMS").write_text(text.replace(old, forged), encoding="utf-8")
+    assert run(commands[0].split(), folder).returncode == 0
+    verify = run(commands[1].split(), folder)
+    assert verify.returncode != 0 and "Signature Verification Failure" in verify.stdout + verify.stderr
+
+
+def test_verify_pack_names_a_rewritten_sums_file(shared_pack, tmp_path):
+    files = members(shared_pack)
+    files["SHA256SUMS"] = files["SHA256SUMS"].replace(b"  LISEZMOI.txt", b"  LISEZMOI.TXT")
+    forged = tmp_path / "forged.zip"
+    with zipfile.ZipFile(forged, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    findings = verify_pack(forged)
+    assert [(f.path, f.kind) for f in findings] == [("SHA256SUMS", "altered")]
+    assert "LISEZMOI" in findings[0].message
 
 
 def test_verify_pack_refuses_what_is_not_a_pack(tmp_path):

@@ -119,7 +119,7 @@ def test_followup_figures(reports):
         "Seuil sans contact": "30 jours",
     }
     assert len(ind.proofs) == 13
-    assert ind.reasons == ("13 contacts de suivi dont 9 entretien(s), le dernier le 18 novembre 2026 ; "
+    assert ind.reasons == ("13 contacts de suivi dont 9 entretiens, le dernier le 18 novembre 2026 ; "
                            "aucun intervalle au-delà de 30 jours.",)
     bob = reports["bob"].indicator(10)
     assert bob.status == "à compléter"
@@ -137,7 +137,7 @@ def test_assessment_figures(reports):
     ind = reports["alice"].indicator(11)
     assert figures(ind)["Compétences évaluées"] == "3 sur 4"
     assert figures(ind)["Compétences acquises"] == "2 sur 4 (50 %)"
-    assert ind.reasons == ("2 évaluation(s), la dernière le 7 juillet 2026 ; 2 compétence(s) acquise(s) sur 4 (50 %).",)
+    assert ind.reasons == ("2 évaluations, la dernière le 7 juillet 2026 ; 2 compétences acquises sur 4 (50 %).",)
     bob = reports["bob"].indicator(11)
     assert (bob.status, bob.reasons) == ("à compléter", ("Aucune évaluation des compétences enregistrée.",))
 
@@ -180,7 +180,7 @@ def test_csv_for_french_excel(reports, tmp_path):
     result = CliRunner().invoke(main, ["report", "qualiopi", "--root", str(project.root), "-o", str(out),
                                        "--today", "2026-11-21"])
     assert result.exit_code == 0, result.output
-    assert ("2 apprenant·e(s) : règle de l'organisme respectée pour 1, écart à justifier pour 0, "
+    assert ("2 apprenant·es : règle de l'organisme respectée pour 1, écart à justifier pour 0, "
             "à compléter pour 1") in result.output
     assert "conforme" not in result.output  # only the certifying body rules on conformity
     raw = out.read_bytes()

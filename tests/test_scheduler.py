@@ -214,4 +214,4 @@ def test_livret_notify_queues_what_is_due_and_drains_the_outbox(sched):
     assert len(files) == 2  # embedded mode: .eml files, the .ics joined
     queued = len(outbox(sched))
     again = runner.invoke(main, ["notify", "--root", str(sched.root)])
-    assert "0 courriel(s) programmé(s)" in again.output and len(outbox(sched)) == queued
+    assert "0 courriel programmé" in again.output and len(outbox(sched)) == queued

@@ -84,7 +84,8 @@ def test_yaml_clock_values_and_naive_dates_are_refused():
     found = errors({**BASE, "type": "meeting", "kind": "suivi", "modality": "presentiel",
                     "duration": "10:00", "date": "10:00"})
     assert "nombre entier" in found["duration"] and "'10:00'" in found["duration"]
-    assert "ISO 8601" in found["date"]
+    assert "date et heure attendues, par exemple 2026-03-02T14:00:00+01:00" in found["date"]
+    assert "ISO 8601" not in found["date"]  # a standard's name says nothing to the people who read the message
     naive = errors({**BASE, "type": "feedback", "date": "2026-03-02T14:00:00"})
     assert "fuseau" in naive["date"]
 

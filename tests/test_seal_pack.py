@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from factories import add, make_project, meeting, public_keys_file
 
+from livret.audit.pack import sums_file
 from livret.cli import main
 from livret.seal.keys import Keys, b64encode, key_id
 
@@ -93,6 +94,8 @@ def test_a_pack_re_signed_by_a_forger_fails_against_the_organisation_key(packed,
         files["manifest.sig"] = json.dumps({
             "format": "livret-signature/1", "alg": "Ed25519", "kid": key_id(forger.public_key()),
             "public": b64encode(raw), "signature": b64encode(forger.sign(files["manifest.json"]))}).encode()
+        files["SHA256SUMS"] = sums_file(files)  # a careful forger rewrites the standard tools' list too
+        files["SHA256SUMS.sig"] = forger.sign(files["SHA256SUMS"])
 
     forged = rewrite(pack, tmp_path / "resigne.zip", re_sign)
     alone = verify_pack(forged)

@@ -69,7 +69,7 @@ def test_expiry_defaults_and_limits(project, links):
     assert links.create("bob", created_by="tom", now=T0).link.expires == T0 + dt.timedelta(days=7)
     with pytest.raises(ShareError) as exc:
         links.create("bob", created_by="tom", days=21)
-    assert str(exc.value) == "durée : au plus 20 jours (réglage share.max_days de l'organisation)"
+    assert str(exc.value) == "durée : au plus 20 jours (durée maximale fixée par l'organisme)"
     for bad in (0, -3, True, "5"):
         with pytest.raises(ShareError, match="durée"):
             links.create("bob", created_by="tom", days=bad)
@@ -135,7 +135,7 @@ def test_cli_list_and_revoke(project):
 def test_cli_rejects_bad_input(project):
     too_long = cli(project, "share", "create", "alice", "--expires", "181")
     assert too_long.exit_code == 2
-    assert "--expires : au plus 180 jours (réglage share.max_days de l'organisation)" in too_long.output
+    assert "--expires : au plus 180 jours (durée maximale fixée par l'organisme)" in too_long.output
     assert "apprenant·e : 'zoe' inconnu·e" in cli(project, "share", "create", "zoe").output
     assert cli(project, "share", "list", "zoe").exit_code == 2
     unknown = cli(project, "share", "revoke", "http://127.0.0.1:8000/s/" + "Z" * 43 + "/")

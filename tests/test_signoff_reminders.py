@@ -100,6 +100,6 @@ def test_signers_without_address_are_skipped_and_the_command_says_so(project):
     assert "alice : pas de relance (pas d'adresse e-mail)" in dry.output
     assert queued(project) == []
     done = runner.invoke(main, ["notify", "--root", str(project.root)])
-    assert done.exit_code == 0 and "1 courriel(s) de relance mis en file d'envoi." in done.output
+    assert done.exit_code == 0 and "1 courriel de relance mis en file d'envoi." in done.output
     again = runner.invoke(main, ["notify", "--root", str(project.root)])
-    assert "0 courriel(s)" in again.output and len(queued(project)) == 1
+    assert "0 courriel de relance" in again.output and len(queued(project)) == 1

@@ -42,7 +42,7 @@ def test_a_zip_listing_too_many_members_is_refused_unread():
 def test_a_zip_bomb_through_the_store_costs_no_memory(project, bomb_files, bomb):
     result = probe_upload("store", project.root, bomb_files[bomb])
     assert result["warm"].startswith("stored files/")  # a real .odt still goes in
-    assert result["outcome"].startswith("refused attachments[0]: type de fichier non accepté"), result
+    assert result["outcome"].startswith("refused attachments[0]: « bombe.odt » : type de fichier non accepté"), result
     assert result["grown"] < GROWTH_BOUND, result
     stored = sorted(p.name for p in (project.portfolios / "alice" / "files").iterdir())
     assert len(stored) == 1 and stored[0].endswith("-vrai.odt")  # the bomb was not written

@@ -58,6 +58,10 @@
         picker.querySelectorAll(".competency-row").forEach(function (row) {
           row.hidden = query !== "" && row.getAttribute("data-search").indexOf(query) === -1;
         });
+        /* A block none of whose competencies matches goes too (its legend alone would read as a match). */
+        picker.querySelectorAll(".competency-block").forEach(function (block) {
+          block.hidden = block.querySelector(".competency-row:not([hidden])") === null;
+        });
       });
     });
   }

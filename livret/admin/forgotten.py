@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from ..instance.accounts import Accounts, User, clean_email
 from ..mail.throttle import MailThrottle
-from ..store import Store
+from ..store import Store, french
 from .accounts import AccountAdmin
 
 log = logging.getLogger("livret.account")
@@ -76,6 +76,7 @@ class ForgottenPassword:
             delivery = self.admin.send_link(user, "reset", self.ttl, author=user.username, base_url=base_url)
             if delivery.mailed:
                 mailed.append(user.username)
-        log.info("mot de passe oublié : demande du client %s, %d lien(s) envoyé(s)%s", origin, len(mailed),
+        log.info("mot de passe oublié : demande du client %s, %s%s", origin,
+                 french.count(len(mailed), "lien envoyé", "liens envoyés"),
                  f" ({', '.join(mailed)})" if mailed else "")
         return ForgottenAnswer(mailed=tuple(mailed))

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..interop.learners_csv import parse_date
-from ..store import Store
+from ..store import Store, french
 from ..store.errors import FieldError, InvalidInput, from_validation_error
 from ..store.ids import slug
 from ..store.records import GROUPS_DIR
@@ -173,5 +173,6 @@ def add_members(store: Store, group_id: str, learner_ids: Sequence[str], *, auth
     members = list(dict.fromkeys([*group.members, *learner_ids]))
     changed = group.model_copy(update={"members": members})
     _write(store, [GroupChange(changed, expected)], author=author,
-           message=f"groupe {group_id} : {len(members) - len(group.members)} apprenant·e(s) ajouté·e(s)")
+           message=f"groupe {group_id} : "
+                   + french.count(len(members) - len(group.members), "apprenant·e ajouté·e", "apprenant·es ajouté·es"))
     return changed

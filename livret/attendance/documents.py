@@ -35,7 +35,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from ..publish.pdf import GREY, LivretPDF
-from ..store import StoredEntry, UnknownLearner, nofollow
+from ..store import StoredEntry, UnknownLearner, french, nofollow
 from ..store.french_dates import MONTHS, fr_date
 from ..store.schema import ACTION_NATURES, HALF_DAYS, SESSION_MODALITIES, LearnerProfile, Organisation
 from ..store.signatures import file_sha256
@@ -420,7 +420,8 @@ def _sheet_pages(pdf: AttendancePDF, store, sheet: va.SessionSheet, settings: Or
     if counters:
         latest = max(counters, key=lambda e: e.meta.date)
         pdf.paragraph(f"{latest.meta.signer_name} — feuille signée {_at(latest.meta.date, tz)} "
-                      f"({len(counters)} ligne(s) sur {len(sheet.rows)}, identifié·e par son mot de passe)", 9)
+                      f"({french.count(len(counters), 'ligne', 'lignes')} sur {len(sheet.rows)}, "
+                      "identifié·e par son mot de passe)", 9)
     else:
         pdf.paragraph(f"{s.trainer_name or s.trainer} — feuille non encore signée", 9)
     pdf.ln(2)
@@ -434,7 +435,8 @@ def _sheet_pages(pdf: AttendancePDF, store, sheet: va.SessionSheet, settings: Or
         digest = file_sha256(store.root, chain.latest.path) or "fichier illisible"
         signed_versions[chain.latest.path, digest] = 0
     for (path, digest), count in sorted(signed_versions.items()):
-        pdf.paragraph(f"{path}{f' ({count} signature(s))' if count else ''} :", 7, 3.4)
+        signatures = f" ({french.count(count, 'signature', 'signatures')})" if count else ""
+        pdf.paragraph(f"{path}{signatures} :", 7, 3.4)
         pdf.paragraph(digest, 7, 3.4)
 
 
@@ -563,10 +565,12 @@ def _month_pages(pdf: AttendancePDF, store, record, rows: list[va.SessionRow], m
     foad = va.distance_hours(for_audience(record.entries, "staff"), start, end)
     if foad.entries:
         pdf.paragraph(f"Travail à distance asynchrone (FOAD) déclaré sur le mois : {hours_text(foad.hours)} "
-                      f"({len(foad.entries)} déclaration(s), non émargé par demi-journée).", 8.5)
+                      f"({french.count(len(foad.entries), 'déclaration', 'déclarations')}, "
+                      "non émargé par demi-journée).", 8.5)
     pending = sum(1 for r in rows if r.state in ("upcoming", "open"))
     if pending:
-        pdf.paragraph(f"{pending} séance(s) à venir ou en cours d'émargement : leurs heures sont prévues, "
+        pdf.paragraph(f"{french.count(pending, 'séance', 'séances')} à venir ou en cours d'émargement : "
+                      "leurs heures sont prévues, "
                       "pas encore réalisées.", 8)
 
 
@@ -671,8 +675,8 @@ def certificate_pdf(store, learner_id: str, start: dt.date, end: dt.date, now: d
     settings = store.settings()
     signatory = settings.attendance.signatory
     if signatory is None:
-        raise DocumentError("réglage attendance.signatory absent de _organisation.yml : indiquez qui signe les "
-                            "certificats de réalisation (name, title, place)")
+        raise DocumentError("le ou la signataire des certificats de réalisation n'est pas indiqué·e dans les "
+                            "réglages de l'organisme (nom, fonction, lieu) : à compléter par l'administrateur·rice")
     if not isinstance(start, dt.date) or not isinstance(end, dt.date) or end < start:
         raise DocumentError("période : la date de fin (au) précède la date de début (du)")
     record = _learner(store, learner_id)
@@ -726,9 +730,11 @@ def certificate_pdf(store, learner_id: str, start: dt.date, end: dt.date, now: d
     pdf.ln(2)
     detail = [
         f"dont {hours_text(hours.in_person)} en présentiel et {hours_text(hours.synchronous)} à distance en "
-        f"synchrone, d'après les feuilles d'émargement signées par demi-journée ({hours.sessions} séance(s)) ;",
+        f"synchrone, d'après les feuilles d'émargement signées par demi-journée "
+        f"({french.count(hours.sessions, 'séance', 'séances')}) ;",
         f"et {hours_text(hours.foad)} de formation à distance asynchrone (FOAD) déclarées "
-        f"({hours.foad_declarations} déclaration(s), {hours.foad_evidence} pièce(s) justificative(s) : activités "
+        f"({french.count(hours.foad_declarations, 'déclaration', 'déclarations')}, "
+        f"{french.count(hours.foad_evidence, 'pièce justificative', 'pièces justificatives')} : activités "
         "réalisées et assistance apportée).",
     ]
     for line in detail:

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from ulid import ULID
 
-from ..store import StoredEntry, UnknownLearner
+from ..store import StoredEntry, UnknownLearner, french
 from ..store.errors import FieldError, InvalidInput
 from ..store.french_dates import fr_date
 from ..store.schema import (
@@ -269,8 +269,9 @@ def countersign(store, chain_id: str, *, username: str, name: str, role: str,
             raise AttendanceRefused("feuille déjà signée : rien n'a changé depuis votre signature")
         stored = store.append_entries(items, author=username, role=role, now=now, author_name=name, internal=True,
                                       message=f"séance {chain.id} : feuille d'émargement signée ({username}, "
-                                              f"{len(items)} ligne(s))")
-    log.info("feuille signée : séance %s, %s ligne(s), par %s", chain.id, len(stored), username)
+                                              f"{french.count(len(items), 'ligne', 'lignes')})")
+    log.info("feuille signée : séance %s, %s, par %s", chain.id,
+             french.count(len(stored), "ligne", "lignes"), username)
     return stored
 
 

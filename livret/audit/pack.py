@@ -5,6 +5,9 @@
     LISEZMOI.txt                          how to open and check the pack (French)
     manifest.json                         every other file with its SHA-256, the journal's head, a timestamp
     manifest.sig                          the organisation's Ed25519 signature of manifest.json
+    SHA256SUMS                            every other file's SHA-256, as ``sha256sum -c SHA256SUMS`` checks it
+    SHA256SUMS.sig                        the raw Ed25519 signature of SHA256SUMS (``openssl pkeyutl -verify -rawin``)
+    cle-publique-organisme.pem            the signing key's public half (to compare with the published one)
     livret-de-suivi.pdf                   the printable follow-up record
     site/index.html                       the portfolio, built to open from disk (file://), search included
     portfolios/<learner>/learner.md       the source files, as in the store
@@ -48,11 +51,14 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import re
 import tempfile
 import zipfile
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from cryptography.hazmat.primitives import serialization
 
 from ..attendance import documents as attendance_docs
 from ..seal.journal import Journal
@@ -75,6 +81,10 @@ SIGNATURE_FORMAT = "livret-signature/1"
 MAX_MANIFEST = 64 * 1024 * 1024
 CHUNK = 1024 * 1024
 README = "LISEZMOI.txt"
+#: Checkable with standard tools alone: ``sha256sum -c SHA256SUMS`` and ``openssl pkeyutl -verify -rawin``.
+SUMS = "SHA256SUMS"
+SUMS_SIGNATURE = "SHA256SUMS.sig"
+PUBLIC_KEY = "cle-publique-organisme.pem"
 PDF_NAME = "livret-de-suivi.pdf"
 ATTENDANCE_DIR = "assiduite"
 CERTIFICATE_NAME = f"{ATTENDANCE_DIR}/certificat-de-realisation.pdf"
@@ -177,14 +187,30 @@ Contenu
 - {SITE_DIR}/index.html : le portfolio. Ouvrez-le dans un navigateur (double-clic) :
   il fonctionne sans connexion, recherche comprise.
 - {PDF_NAME} : le livret de suivi imprimable (profil, compétences, entretiens,
-  évaluations, plans d'action, assiduité).
+  évaluations, preuves, retours de l'entreprise, signatures, plans d'action,
+  assiduité).
 - portfolios/ : les fichiers d'origine (entrées en Markdown avec en-tête YAML,
   pièces jointes, référentiel).
 - {MANIFEST} : l'empreinte SHA-256 de chaque fichier et, pour les entrées et
   pièces jointes, le commit git qui les a ajoutées ; l'état du journal témoin
   de l'organisme et son dernier horodatage.
 - {SIGNATURE} : la signature (Ed25519) du manifeste par l'organisme.
+- {SUMS} : l'empreinte SHA-256 de chaque fichier du dossier ; {SUMS_SIGNATURE} : sa
+  signature (Ed25519) par l'organisme ; {PUBLIC_KEY} : la clé publique qui l'a signée.
 {attendance}
+Vérifier sans installer livret (Linux, macOS ; sous Windows : WSL ou Git Bash)
+Décompressez le dossier, puis, dans le dossier décompressé :
+  sha256sum -c {SUMS}
+  (macOS : shasum -a 256 -c {SUMS}) : chaque fichier doit être « OK » ; un
+  fichier modifié est signalé « FAILED ».
+  openssl pkeyutl -verify -rawin -pubin -inkey {PUBLIC_KEY} -in {SUMS} -sigfile {SUMS_SIGNATURE}
+  (OpenSSL 3) doit répondre « Signature Verified Successfully ».
+La clé jointe prouve seulement que le dossier n'a pas changé depuis sa
+signature ; pour savoir qui l'a signé, comparez son identifiant avec la liste
+publiée par l'organisme (champ « kid » de /.well-known/livret-keys.json sur
+son application, ou liste remise en main propre) :
+  openssl pkey -pubin -in {PUBLIC_KEY} -outform DER | tail -c 32 | sha256sum | cut -c1-16
+
 Vérifier que rien n'a changé
   livret verify-pack CE-FICHIER.zip --key CLES-DE-L-ORGANISME.json
 signale tout fichier modifié, manquant ou ajouté depuis la création du dossier,
@@ -248,13 +274,14 @@ def build_pack(project: Project, learner_id: str, output: Path, *, audience: str
         if store_path in commits:
             info["commit"] = commits[store_path]
         meta[name] = info
-    files[PDF_NAME] = record_pdf(record, settings, audience=audience, today=today)
+    files[PDF_NAME] = record_pdf(record, settings, audience=audience, today=today, people=store.people_names())
     attendance, attendance_note = attendance_files(store, record, audience, today, now)
     for name, (data, label) in attendance.items():
         files[name] = data
         meta[name] = {"document": label}
     files[README] = readme(record.profile.name, learner_id, audience,
                            now.isoformat(), attendance_note).encode("utf-8")
+    files[PUBLIC_KEY] = public_pem(Keys.for_project(project))
 
     with tempfile.TemporaryDirectory(prefix="livret-pack-") as tmp:
         site = Path(tmp) / SITE_DIR
@@ -286,7 +313,10 @@ def build_pack(project: Project, learner_id: str, output: Path, *, audience: str
     }
     manifest["seal"] = seal_section(project)
     files[MANIFEST] = (json.dumps(manifest, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
-    files[SIGNATURE] = sign_manifest(Keys.for_project(project), files[MANIFEST])
+    keys = Keys.for_project(project)
+    files[SIGNATURE] = sign_manifest(keys, files[MANIFEST])
+    files[SUMS] = sums_file(files)
+    files[SUMS_SIGNATURE] = keys.sign(files[SUMS])[1]
     data = _zip(files)
     output = output.resolve()
     atomic.replace(output, data)
@@ -319,12 +349,32 @@ def sign_manifest(keys: Keys, manifest: bytes) -> bytes:
     return (json.dumps(document, indent=1) + "\n").encode("utf-8")
 
 
+def public_pem(keys: Keys) -> bytes:
+    """The current signing key's public half, PEM (SubjectPublicKeyInfo), as ``openssl -pubin`` reads it."""
+    keys.init()
+    return keys.private_key()[1].public_key().public_bytes(serialization.Encoding.PEM,
+                                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def sums_line(name: str, data: bytes) -> str:
+    """One ``sha256sum`` line; a name with a backslash or a newline is escaped as GNU coreutils does."""
+    if "\\" in name or "\n" in name:
+        return "\\" + sha256(data) + "  " + name.replace("\\", "\\\\").replace("\n", "\\n")
+    return f"{sha256(data)}  {name}"
+
+
+def sums_file(files: dict[str, bytes]) -> bytes:
+    """``SHA256SUMS``: every file of the pack but itself and its signature, sorted."""
+    return "".join(sums_line(n, files[n]) + "\n" for n in sorted(files)
+                   if n not in (SUMS, SUMS_SIGNATURE)).encode("utf-8")
+
+
 def _zip(files: dict[str, bytes]) -> bytes:
     import io
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-        first = [MANIFEST, SIGNATURE, README]
+        first = [MANIFEST, SIGNATURE, README, SUMS, SUMS_SIGNATURE, PUBLIC_KEY]
         for name in [n for n in first if n in files] + sorted(n for n in files if n not in first):
             info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
             info.external_attr = 0o644 << 16
@@ -376,7 +426,7 @@ def verify_pack(path: Path) -> list[PackFinding]:
         names = [i.filename for i in infos]
         for name in sorted({n for n in names if names.count(n) > 1}):
             findings.append(PackFinding(name, "fichier présent plusieurs fois dans l'archive", "added"))
-        for name in sorted(set(listed) | set(members) - {MANIFEST, SIGNATURE}):
+        for name in sorted(set(listed) | set(members) - {MANIFEST, SIGNATURE, SUMS, SUMS_SIGNATURE}):
             if not _safe_member(name):
                 findings.append(PackFinding(name, "chemin dangereux dans l'archive (absolu ou « .. »)", "unsafe"))
             document = listed.get(name, {}).get("document")
@@ -400,7 +450,31 @@ def verify_pack(path: Path) -> list[PackFinding]:
             if digest != expected:
                 findings.append(PackFinding(
                     name, f"{what}fichier modifié (SHA-256 attendu {expected}, trouvé {digest})", "altered"))
+        if SUMS in members:
+            findings += _check_sums(zf, members, listed)
         return findings
+
+
+def _check_sums(zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], listed: dict[str, dict]) -> list[PackFinding]:
+    """``SHA256SUMS`` must say what the manifest says, and give the manifest and its signature their hashes."""
+    expected = {n: f.get("sha256") for n, f in listed.items()}
+    try:
+        for name in (MANIFEST, SIGNATURE):
+            if name in members:
+                expected[name] = sha256(_read_bounded(zf, members[name], MAX_MANIFEST))
+        text = _read_bounded(zf, members[SUMS], MAX_MANIFEST).decode("utf-8")
+    except (TooLarge, UnicodeDecodeError, zipfile.BadZipFile, OSError, ValueError) as exc:
+        return [PackFinding(SUMS, f"fichier illisible dans l'archive ({exc})", "altered")]
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        digest, _, name = line.partition("  ")
+        if digest.startswith("\\"):
+            digest, name = digest[1:], re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), name)
+        found[name] = digest
+    if found != expected:
+        differ = sorted(n for n in set(found) | set(expected) if found.get(n) != expected.get(n))
+        return [PackFinding(SUMS, "ne correspond pas au manifeste (" + ", ".join(differ[:5]) + ")", "altered")]
+    return []
 
 
 def pack_documents(path: Path) -> list[tuple[str, str]]:

@@ -2,8 +2,10 @@
 
 An auditor or a financer often wants paper, or one file to attach to a
 report: the profile, the competency matrix, the follow-up meetings, the
-assessments, the action plans and the attendance, in French, on A4.  The
-figures come from :mod:`livret.views.progress`, like the site's.
+assessments, the evidence, the company feedback (Qualiopi indicator 13),
+the sign-offs, the action plans and the attendance, in French, on A4.  The
+figures come from :mod:`livret.views.progress`, like the site's.  People show
+by name and role (« Sophie Bernard (tuteur·rice) »), never by login.
 
 The ``shared`` audience leaves ``staff`` entries out entirely (as the shared
 site does); the ``staff`` audience adds the tutor alerts.
@@ -16,14 +18,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
 from ..publish.pdf import GREY, LivretPDF
-from ..store import LearnerRecord, StoredEntry
+from ..store import LearnerRecord, StoredEntry, french
 from ..store.schema import (
     ALERT_CATEGORIES,
     ALERT_STATUSES,
@@ -35,7 +37,9 @@ from ..store.schema import (
     SEVERITIES,
     Organisation,
 )
+from ..views import people as pp
 from ..views import progress as pg
+from ..views.signoffs import signature_views
 
 
 class RecordPDF(LivretPDF):
@@ -168,8 +172,12 @@ class RecordDocument:
 
 
 def record_document(record: LearnerRecord, settings: Organisation, *, audience: str,
-                    today: dt.date) -> RecordDocument:
-    """The follow-up record of one learner for ``audience``; ``record.profile`` must be valid."""
+                    today: dt.date, people: Mapping[str, str] | None = None) -> RecordDocument:
+    """The follow-up record of one learner for ``audience``; ``record.profile`` must be valid.
+
+    ``people``: username -> name (``_people.yml``), so that people show by name, never by login.
+    """
+    names = people or {}
     profile = record.profile
     assert profile is not None, "record_document needs a valid profile"
     entries = pg.for_audience(record.entries, audience)
@@ -189,11 +197,11 @@ def record_document(record: LearnerRecord, settings: Organisation, *, audience: 
         ["Modalité", PROGRAMME_MODALITIES[profile.modality]],
         ["Alternance", "oui" if profile.work_study else "non"],
         ["Statut", LEARNER_STATUSES[profile.status]],
-        ["Tuteurs", ", ".join(profile.tutors) or "—"],
+        ["Tuteurs", pp.listed(profile.tutors, names, "tutor")],
     ]
     if profile.company:
         company = ", ".join(x for x in (profile.company.name, profile.company.city) if x)
-        rows += [["Entreprise", company], ["Tuteurs entreprise", ", ".join(profile.company_tutors) or "—"]]
+        rows += [["Entreprise", company], ["Tuteurs entreprise", pp.listed(profile.company_tutors, names, "company")]]
     section = Section("1. Profil", [Table([], rows, (45, 135))])
     section.blocks += plain_paragraphs(record.profile_body[:3000])
     doc.sections.append(section)
@@ -211,7 +219,8 @@ def record_document(record: LearnerRecord, settings: Organisation, *, audience: 
             return scale.label(event.level) if event else "—"
 
         section.blocks += [
-            f"{prog.acquired} compétence(s) acquise(s) sur {prog.total} ({prog.percent} %). "
+            f"{french.count(prog.acquired, 'compétence acquise', 'compétences acquises')} sur {prog.total} "
+            f"({prog.percent} %). "
             f"Niveau officiel : la dernière évaluation du tuteur ; acquise à partir de "
             f"« {scale.label(scale.acquired)} ».",
             Table(["Code", "Compétence", "Positionnement", "Auto-évaluation", "Évaluation", "Acquise"],
@@ -224,8 +233,10 @@ def record_document(record: LearnerRecord, settings: Organisation, *, audience: 
     # 3. Follow-up meetings
     fu = pg.followup(entries, today)
     section = Section("3. Entretiens de suivi", [
-        f"{fu.count} entretien(s), {pg.duration(fu.total_minutes) if fu.count else '0 min'} au total ; "
-        f"{len(fu.contacts)} contact(s) de suivi ; dernier contact : {pg.fr_date(fu.last_contact)} ; "
+        f"{french.count(fu.count, 'entretien', 'entretiens')}, "
+        f"{pg.duration(fu.total_minutes) if fu.count else '0 min'} au total ; "
+        f"{french.count(len(fu.contacts), 'contact', 'contacts')} de suivi ; "
+        f"dernier contact : {pg.fr_date(fu.last_contact)} ; "
         f"intervalle moyen : {_number(fu.average_gap_days)} jours ; "
         f"intervalle le plus long : {fu.longest_gap.days if fu.longest_gap else '—'} jours."])
     if fu.meetings:
@@ -250,13 +261,14 @@ def record_document(record: LearnerRecord, settings: Organisation, *, audience: 
 
         section.blocks.append(Table(
             ["Date", "Évaluation", "Par", "Niveaux validés"],
-            [[_day(e.meta.date), e.meta.title, e.meta.author, rated(e)] for e in assessments],
-            (22, 68, 30, 60)))
+            [[_day(e.meta.date), e.meta.title, pp.author(e.meta, names), rated(e)] for e in assessments],
+            (22, 62, 36, 60)))
     doc.sections.append(section)
+    doc.sections += evidence_sections(record, eff, names)
 
     # 5. Action plans
     plans = pg.action_plans(entries, today)
-    section = Section("5. Plans d'action")
+    section = Section("8. Plans d'action")
     if not plans:
         section.blocks.append("Aucun plan d'action.")
     else:
@@ -269,7 +281,7 @@ def record_document(record: LearnerRecord, settings: Organisation, *, audience: 
 
     # 6. Attendance
     att = pg.attendance(entries)
-    section = Section("6. Assiduité")
+    section = Section("9. Assiduité")
     if not att.periods:
         section.blocks.append("Aucune période d'assiduité enregistrée.")
     else:
@@ -288,7 +300,7 @@ def record_document(record: LearnerRecord, settings: Organisation, *, audience: 
     # 7. Alerts (staff only)
     if audience == "staff":
         alerts = pg.tutor_alerts(entries)
-        section = Section("7. Alertes (équipe seulement)")
+        section = Section("10. Alertes (équipe seulement)")
         if not alerts:
             section.blocks.append("Aucune alerte.")
         else:
@@ -299,6 +311,62 @@ def record_document(record: LearnerRecord, settings: Organisation, *, audience: 
                 (22, 58, 30, 20, 20, 30)))
         doc.sections.append(section)
     return doc
+
+
+def evidence_sections(record: LearnerRecord, eff: Sequence[StoredEntry], names: Mapping[str, str]) -> list[Section]:
+    """5. the evidence, 6. the company feedback (Qualiopi indicator 13), 7. the sign-offs of entries."""
+    by_id = {e.id: e for e in record.entries}
+
+    def codes(e: StoredEntry) -> str:
+        return ", ".join(c.code for c in e.meta.competencies) or "—"
+
+    evidence = [e for e in eff if e.type == "evidence"]
+    section = Section("5. Preuves")
+    if not evidence:
+        section.blocks.append("Aucune preuve déposée.")
+    else:
+        section.blocks.append(Table(
+            ["Date", "Preuve", "Déposée par", "Compétences", "Pièces jointes"],
+            [[_day(e.meta.date), e.meta.title, pp.author(e.meta, names), codes(e),
+              _lines([a.rsplit("/", 1)[-1] for a in e.meta.attachments]) or "—"] for e in evidence],
+            (20, 50, 36, 30, 44)))
+    out = [section]
+
+    company = [e for e in eff if e.type in ("company-feedback", "observation")]
+    section = Section("6. Retours de l'entreprise")
+    if not company:
+        section.blocks.append("Aucun retour de l'entreprise enregistré.")
+    else:
+        def said(e: StoredEntry) -> str:
+            if e.type == "observation":
+                seen = f"Compétences observées : {codes(e)}"
+                return seen + (f"\nNon vues en entreprise : {', '.join(e.meta.not_observed)}"
+                               if e.meta.not_observed else "")
+            return "\n".join([_lines(e.meta.missions), (e.meta.observations or "")[:600]]).strip() or "—"
+
+        section.blocks.append(Table(
+            ["Date", "Période", "Retour", "Par", "Contenu"],
+            [[_day(e.meta.date), f"du {_day(e.meta.period_start)} au {_day(e.meta.period_end)}",
+              e.meta.title, pp.author(e.meta, names), said(e)] for e in company],
+            (20, 28, 40, 32, 60)))
+    out.append(section)
+
+    signatures = [e for e in eff if e.type == "signature" and e.meta.about and not e.meta.session]
+    section = Section("7. Signatures")
+    if not signatures:
+        section.blocks.append("Aucune entrée signée.")
+    else:
+        def signed(about: str) -> str:
+            entry = by_id.get(about)
+            return f"{entry.meta.title} ({_day(entry.meta.date)})" if entry else about
+
+        section.blocks.append(Table(
+            ["Entrée signée", "Signature"],
+            [[signed(v.entry_id), v.text + (f"\n« {v.comment[:300]} »" if v.comment else "")]
+             for v in signature_views(signatures)],
+            (70, 110)))
+    out.append(section)
+    return out
 
 
 def render(doc: RecordDocument) -> bytes:
@@ -319,9 +387,10 @@ def render(doc: RecordDocument) -> bytes:
     return bytes(pdf.output())
 
 
-def record_pdf(record: LearnerRecord, settings: Organisation, *, audience: str, today: dt.date) -> bytes:
+def record_pdf(record: LearnerRecord, settings: Organisation, *, audience: str, today: dt.date,
+               people: Mapping[str, str] | None = None) -> bytes:
     """The PDF of one learner's follow-up record; ``record.profile`` must be valid."""
-    return render(record_document(record, settings, audience=audience, today=today))
+    return render(record_document(record, settings, audience=audience, today=today, people=people))
 
 
 def _number(value: float | None) -> str:

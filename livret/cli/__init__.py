@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from .common import ROOT_HELP
+from .common import ROOT_HELP, VERSION_OPTION_HELP, FrenchGroup
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="livret")
+@click.group(cls=FrenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="livret", help=VERSION_OPTION_HELP)
 @click.option("--root", type=click.Path(file_okay=False, path_type=str), default=None, help=ROOT_HELP)
 @click.pass_context
 def main(ctx: click.Context, root: str | None) -> None:

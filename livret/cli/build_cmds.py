@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..publish.build import BuildError, BuildStorageError, build_all
-from ..store import UnknownLearner
+from ..store import UnknownLearner, french
 from ..store.project import Project
 from . import main
 from .common import fail, root_option
@@ -47,7 +47,7 @@ def build(project: Project, learners: tuple[str, ...], jobs: int | None, force: 
     for warning in report.warnings:
         click.echo(f"avertissement : {warning}", err=True)
     with_problems = report.learners_with_problems()
-    seconds = f"{report.seconds:.1f}".replace(".", ",")
+    seconds = french.seconds(report.seconds).removesuffix("\u00a0s")
     summary = (f"Sites construits : {len(report.built)}, inchangés : {len(report.skipped)}, "
                f"portfolios avec problèmes : {len(with_problems)}, fichiers invalides : {len(report.problems)}, "
                f"en {seconds} s.")

@@ -17,6 +17,7 @@ from ..interop.calendar_csv import MAX_BYTES, parse_calendar_csv
 from ..seal import witnessed
 from ..store import StoreError, UnknownLearner, valid_learner_id
 from ..store.errors import InvalidInput
+from ..store.french import count
 from ..store.project import Project
 from ..store.records import StaleWrite
 from ..store.schema import PERIOD_KINDS, USERNAME_RE
@@ -71,11 +72,12 @@ def calendar_import(project: Project, file: Path, learner_id: str | None, group_
     for error in parsed.errors:
         click.echo(f"{file}: {error}", err=True)
     if not parsed.ok:
-        fail(f"{file} n'a pas été importé : rien n'a été écrit ({len(parsed.errors)} erreur(s))")
+        fail(f"{file} n'a pas été importé : rien n'a été écrit "
+             f"({count(len(parsed.errors), 'erreur', 'erreurs')})")
     for p in parsed.periods:
         click.echo(f"du {fr_date(p.start)} au {fr_date(p.end)} : {PERIOD_KINDS[p.kind]}"
                    + (f" ({p.label})" if p.label else ""))
-    click.echo(f"{len(parsed.periods)} période(s).")
+    click.echo(f"{count(len(parsed.periods), 'période', 'périodes')}.")
     if dry_run:
         click.echo("Aperçu seulement (--dry-run) : rien n'a été écrit.")
         return
@@ -93,4 +95,5 @@ def calendar_import(project: Project, file: Path, learner_id: str | None, group_
     if commit is None:
         click.echo("Rien à écrire : le calendrier est déjà celui du fichier.")
         return
-    click.echo(f"Importé : {len(parsed.periods)} période(s) (commit {commit[:10]}, auteur {author}).")
+    click.echo(f"Importé : {count(len(parsed.periods), 'période', 'périodes')} "
+               f"(commit {commit[:10]}, auteur {author}).")

@@ -12,6 +12,49 @@ from ..store.project import Project
 ROOT_HELP = "Dossier du projet livret (mkdocs.yml, site_src/, portfolios/). Par défaut : le dossier courant."
 
 
+# The headings click writes in English in every ``--help`` (docs/glossary.md: the CLI speaks French too).
+HEADINGS = {"Options": "Options", "Commands": "Commandes", "Positional arguments": "Arguments"}
+HELP_OPTION_HELP = "Afficher cette aide et quitter."
+VERSION_OPTION_HELP = "Afficher la version et quitter."
+
+
+class FrenchHelpFormatter(click.HelpFormatter):
+    """« Utilisation : livret check [OPTIONS] », « Commandes : »..."""
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, "Utilisation : " if prefix is None else prefix)
+
+    def write_heading(self, heading: str) -> None:
+        self.write(f"{'':>{self.current_indent}}{HEADINGS.get(heading, heading)} :\n")
+
+
+class FrenchContext(click.Context):
+    formatter_class = FrenchHelpFormatter
+
+
+class FrenchCommand(click.Command):
+    """A command whose ``--help`` is in French (headings and the help option's own line)."""
+
+    context_class = FrenchContext
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = HELP_OPTION_HELP
+        return option
+
+
+class FrenchGroup(FrenchCommand, click.Group):
+    """The ``livret`` group: its commands and sub-groups are French too."""
+
+    command_class = FrenchCommand
+    group_class = type  # sub-groups of the same class
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("subcommand_metavar", "COMMANDE [ARGUMENTS]...")
+        super().__init__(*args, **kwargs)
+
+
 def root_option(func: Callable) -> Callable:
     """``--root DIR`` on a command; falls back to the group's ``--root``, then to ``.``.
 

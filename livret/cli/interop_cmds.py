@@ -26,7 +26,7 @@ from ..interop.frameworks import ImportFailed, ImportResult
 from ..interop.moodle import write_moodle_csv
 from ..interop.progress_csv import progress_csv
 from ..seal import witnessed
-from ..store import StoreError, UnknownLearner, atomic
+from ..store import StoreError, UnknownLearner, atomic, french
 from ..store.project import Project
 from ..store.schema import USERNAME_RE
 from . import main
@@ -73,7 +73,8 @@ def import_framework(project: Project, file: Path, fmt: str, fid: str | None, fo
     except ImportFailed as exc:
         for problem in exc.problems:
             click.echo(problem, err=True)
-        fail(f"{file.name} n'a pas été importé ({len(exc.problems)} problème(s)) ; rien n'a été écrit")
+        fail(f"{file.name} n'a pas été importé ({french.count(len(exc.problems), 'problème', 'problèmes')}) ; "
+             "rien n'a été écrit")
     for warning in result.warnings:
         click.echo(f"attention : {warning}", err=True)
     for original, code in result.renamed.items():
@@ -90,7 +91,8 @@ def import_framework(project: Project, file: Path, fmt: str, fid: str | None, fo
     except StoreError as exc:
         fail(str(exc))
     count = len(fw.competencies())
-    click.echo(f"Référentiel {fw.id} importé : {len(fw.blocks)} bloc(s), {count} compétence(s), "
+    click.echo(f"Référentiel {fw.id} importé : {french.count(len(fw.blocks), 'bloc', 'blocs')}, "
+               f"{french.count(count, 'compétence', 'compétences')}, "
                f"échelle de {len(fw.scale.values)} niveaux.")
     click.echo(path.relative_to(project.root).as_posix())
 
@@ -141,7 +143,7 @@ def export_progress(project: Project, output: str, learners: tuple[str, ...]) ->
         records.append(record)
     _write_output(output, progress_csv(records))
     if output != "-":
-        click.echo(f"Progression de {len(records)} apprenant·e(s) : {output}")
+        click.echo(f"Progression de {french.count(len(records), 'apprenant·e', 'apprenant·es')} : {output}")
 
 
 @main.command()
@@ -162,14 +164,15 @@ def badges(project: Project, learner: str, out_dir: Path, base_url: str | None) 
     require_store(project)
     base_url = base_url or project.store.settings().public_url
     if base_url is not None and not re.fullmatch(r"https?://[^\s\"'<>]+", base_url):
-        fail("--base-url : adresse http(s) attendue, ex. https://formation.example.org")
+        fail("--base-url : adresse en http:// ou https:// attendue, ex. https://formation.example.org")
     try:
         record = project.store.load_learner(learner)
     except UnknownLearner as exc:
         fail(str(exc))
     if record.profile is None or record.framework is None:
         fail(f"{learner} : profil ou référentiel invalide (voir livret check)")
-    documents = credentials(record, project.store.settings(), base_url=base_url)
+    documents = credentials(record, project.store.settings(), base_url=base_url,
+                            people=project.store.people_names())
     if not documents:
         click.echo(f"{learner} : aucune compétence acquise (vue partagée) : aucun badge produit.")
         return
@@ -190,10 +193,12 @@ def badges(project: Project, learner: str, out_dir: Path, base_url: str | None) 
             except OSError as exc:
                 fail(f"écriture impossible dans {out_dir} : {exc.strerror}")
     if signed:
-        click.echo(f"{len(documents)} badge(s) Open Badges 3.0 signé(s) pour {learner} dans {out_dir} "
+        click.echo(f"{french.count(len(documents), 'badge Open Badges 3.0 signé', 'badges Open Badges 3.0 signés')} "
+                   f"pour {learner} dans {out_dir} "
                    f"(émetteur {did_web(base_url)}, clés : {base_url.rstrip('/')}/.well-known/did.json)")
     else:
-        click.echo(f"{len(documents)} badge(s) Open Badges 3.0 pour {learner} dans {out_dir}, non signés : "
+        click.echo(f"{french.count(len(documents), 'badge Open Badges 3.0', 'badges Open Badges 3.0')} pour {learner} "
+                   f"dans {out_dir}, non signés : "
                    "la signature demande l'adresse publique https de l'organisme (--base-url ou public_url)")
 
 

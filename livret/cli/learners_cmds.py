@@ -20,6 +20,7 @@ from ..interop.learners_csv import MAX_BYTES, ImportPlan, ImportRefused, Planned
 from ..seal import witnessed
 from ..store import StoreError
 from ..store.errors import InvalidInput
+from ..store.french import count
 from ..store.project import Project
 from ..store.records import StaleWrite
 from ..store.schema import LEARNER_STATUSES
@@ -55,8 +56,10 @@ def row_line(row: PlannedRow, *, final: bool = True) -> str:
 
 def summary(plan: ImportPlan) -> str:
     broken = sum(1 for r in plan.rows if r.errors)
-    return (f"{plan.count('create')} création(s), {plan.count('update')} mise(s) à jour, "
-            f"{plan.count('unchanged')} inchangée(s), {broken} ligne(s) en erreur")
+    return (f"{count(plan.count('create'), 'création', 'créations')}, "
+            f"{count(plan.count('update'), 'mise à jour', 'mises à jour')}, "
+            f"{count(plan.count('unchanged'), 'inchangée', 'inchangées')}, "
+            f"{count(broken, 'ligne', 'lignes')} en erreur")
 
 
 @learners.command("import")
@@ -101,8 +104,10 @@ def learners_import(project: Project, file: Path, dry_run: bool, only_valid: boo
     if result.commit_id is None:
         click.echo("Rien à écrire : le dépôt est déjà à jour.")
         return
-    click.echo(f"Importé : {len(result.created)} création(s), {len(result.updated)} mise(s) à jour"
-               + (f", {result.skipped} ligne(s) en erreur ignorée(s)" if result.skipped else "")
+    click.echo(f"Importé : {count(len(result.created), 'création', 'créations')}, "
+               f"{count(len(result.updated), 'mise à jour', 'mises à jour')}"
+               + (f", {count(result.skipped, 'ligne en erreur ignorée', 'lignes en erreur ignorées')}"
+                  if result.skipped else "")
                + f" (commit {result.commit_id[:10]}, auteur {author}).")
 
 

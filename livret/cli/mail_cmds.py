@@ -12,6 +12,7 @@ from ..mail.outbox import STATES, Outbox, mask_tokens
 from ..mail.sender import MailSender, send_now
 from ..mail.settings import MailConfigError, from_env
 from ..mail.transport import MailFailure
+from ..store.french import count
 from ..store.project import Project
 from . import main
 from .common import fail, require_store, root_option
@@ -69,7 +70,9 @@ def mail_send_queued(project: Project) -> None:
     except MailConfigError as exc:
         fail(str(exc), 2)
     report = MailSender(project).run_once()
-    click.echo(f"{len(report.sent)} envoyé(s), {len(report.postponed)} reporté(s), {len(report.failed)} en échec.")
+    click.echo(f"{count(len(report.sent), 'envoyé', 'envoyés')}, "
+               f"{count(len(report.postponed), 'reporté', 'reportés')}, "
+               f"{len(report.failed)} en échec.")
     if report.stopped:
         click.echo(f"Tour interrompu : {report.stopped}")
         raise SystemExit(1)

@@ -11,6 +11,7 @@ from ..seal import witnessed
 from ..seal.keys import Keys, SigningKeyError, public_document
 from ..seal.timestamps import TimestampError, Timestamps, load_roots
 from ..seal.witness import Witness, WitnessError
+from ..store.french import count
 from ..store.project import Project
 from . import main
 from .common import fail, require_store, root_option
@@ -45,7 +46,8 @@ def seal_start(project: Project) -> None:
     journal = witnessed(project)
     first = journal.records()[0]
     click.echo(f"Journal témoin commencé le {first.recorded} (enregistrement n° 1, "
-               f"commit {first.commit_id[:12] or 'aucun'}) ; {len(journal.records())} enregistrement(s).")
+               f"commit {first.commit_id[:12] or 'aucun'}) ; "
+               f"{count(len(journal.records()), 'enregistrement', 'enregistrements')}.")
 
 
 @seal.command("status")
@@ -55,14 +57,15 @@ def seal_status(project: Project) -> None:
     require_store(project)
     journal = witnessed(project)
     records = journal.records()
-    click.echo(f"Journal : {len(records)} enregistrement(s), commencé le {records[0].recorded}, "
+    click.echo(f"Journal : {count(len(records), 'enregistrement', 'enregistrements')}, "
+               f"commencé le {records[0].recorded}, "
                f"dernier le {records[-1].recorded}.")
     settings = seal_settings(project)
     if settings.witness_remote:
         try:
             witness = Witness(journal, settings.witness_remote)
             lag = witness.lag(witness.remote_state(), records)
-            click.echo(f"Dépôt témoin : {lag} enregistrement(s) à envoyer." if lag
+            click.echo(f"Dépôt témoin : {count(lag, 'enregistrement', 'enregistrements')} à envoyer." if lag
                        else "Dépôt témoin : à jour.")
         except WitnessError as exc:
             click.echo(f"Dépôt témoin : {exc}")
@@ -88,7 +91,7 @@ def seal_push(project: Project) -> None:
         sent = Witness(witnessed(project), settings.witness_remote).push()
     except WitnessError as exc:
         fail(str(exc))
-    click.echo(f"{sent} enregistrement(s) envoyé(s) au dépôt témoin.")
+    click.echo(f"{count(sent, 'enregistrement envoyé', 'enregistrements envoyés')} au dépôt témoin.")
 
 
 @seal.command("timestamp")
@@ -159,4 +162,4 @@ def keys_export(project: Project, output: Path | None) -> None:
         click.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
-        click.echo(f"{len(published)} clé(s) publique(s) écrite(s) dans {output}.")
+        click.echo(f"{count(len(published), 'clé publique écrite', 'clés publiques écrites')} dans {output}.")

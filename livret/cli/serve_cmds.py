@@ -21,6 +21,7 @@ import click
 from ..instance.accounts import Accounts, random_password
 from ..seal import witnessed
 from ..seal.keys import Keys
+from ..store.french import count, seconds
 from ..store.project import Project
 from ..store.schema import ROLE_LABELS
 from . import main
@@ -230,7 +231,7 @@ def demo(directory: Path | None, host: str, port: int, no_serve: bool, keep_date
     click.echo("Construction des portfolios…")
     sys.stdout.flush()
     report = build_all(project)
-    click.echo(f"{len(report.built)} site(s) construit(s) en {report.seconds:.1f} s.")
+    click.echo(f"{count(len(report.built), 'site construit', 'sites construits')} en {seconds(report.seconds)}.")
     for problem in report.problems:
         click.echo(str(problem), err=True)
     if not port:  # the links in the demo's mails name the port: choose it now
@@ -238,7 +239,7 @@ def demo(directory: Path | None, host: str, port: int, no_serve: bool, keep_date
             probe.bind((host, 0))
             port = probe.getsockname()[1]
     written = demo_mails(project, accounts, f"http://{host}:{port}")
-    click.echo(f"{written} courriel(s) écrit(s) dans {project.instance / 'outbox'} "
+    click.echo(f"{count(written, 'courriel écrit', 'courriels écrits')} dans {project.instance / 'outbox'} "
                "(page Administration › Courriels)")
     if no_serve:
         click.echo(f"Pour servir : livret serve --root {project.root}")

@@ -18,6 +18,7 @@ from ..interop.sessions_csv import MAX_BYTES, ImportRefused, apply_sessions, ite
 from ..seal import witnessed
 from ..store import StoreError
 from ..store.errors import InvalidInput
+from ..store.french import count
 from ..store.project import Project
 from ..views.attendance import load_chains
 from . import main
@@ -49,7 +50,8 @@ def sessions_import(project: Project, file: Path, dry_run: bool, author: str | N
             click.echo(f"ligne {line.line} : {item_line(item)}")
     for error in plan.errors:
         click.echo(error.line(str(file)), err=True)
-    click.echo(f"{len(plan.items)} demi-journée(s), {len(plan.errors)} erreur(s)")
+    click.echo(f"{count(len(plan.items), 'demi-journée', 'demi-journées')}, "
+               f"{count(len(plan.errors), 'erreur', 'erreurs')}")
     if dry_run:
         click.echo("Aperçu seulement (--dry-run) : rien n'a été écrit.")
         raise SystemExit(1 if plan.errors else 0)
@@ -60,7 +62,7 @@ def sessions_import(project: Project, file: Path, dry_run: bool, author: str | N
         written = apply_sessions(plan, project.store, author=author)
     except (ImportRefused, InvalidInput, StoreError) as exc:
         fail(f"rien n'a été écrit : {exc}")
-    click.echo(f"Importé : {len(written)} demi-journée(s) (auteur {author}).")
+    click.echo(f"Importé : {count(len(written), 'demi-journée', 'demi-journées')} (auteur {author}).")
 
 
 @sessions.command("list")
@@ -87,4 +89,4 @@ def sessions_list(project: Project, month: str | None, group_id: str | None) -> 
         click.echo("\t".join([chain.id, s.date.isoformat(), s.half_day, f"{s.start}-{s.end}", s.title, s.trainer,
                               s.group or "(convocations)", state]))
         shown += 1
-    click.echo(f"{shown} séance(s)", err=True)
+    click.echo(count(shown, "séance", "séances"), err=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..store.french import count, size
 from ..store.project import Project
 from . import main
 from .common import fail, require_store, root_option
@@ -59,8 +60,8 @@ def verify(project: Project, remote: bool, accept_commit: str | None, reason: st
     records = journal.records()
     since = f", journal témoin depuis le {records[0].recorded[:10]} ({len(records)} enregistrements)" \
         if records else ""
-    _conclude(findings, f"{len(findings)} constat(s) d'intégrité.",
-              f"Dépôt intact : {len(project.store.learner_ids())} portfolio(s), {git}{since}.")
+    _conclude(findings, f"{count(len(findings), 'constat', 'constats')} d'intégrité.",
+              f"Dépôt intact : {count(len(project.store.learner_ids()), 'portfolio', 'portfolios')}, {git}{since}.")
 
 
 def _today(value: str | None) -> dt.date:
@@ -176,7 +177,7 @@ def share_list(project: Project, learner: str | None) -> None:
         else:
             state += f", expire le {_local(project, link.expires)}"
         click.echo(f"n° {link.id}\t{link.learner}\t« {link.label} »\tcréé le {_local(project, link.created)} "
-                   f"par {link.created_by}\t{state}\t{link.visits} visite(s)")
+                   f"par {link.created_by}\t{state}\t{count(link.visits, 'visite', 'visites')}")
 
 
 @share.command("revoke")
@@ -235,8 +236,9 @@ def export(project: Project, learner: str, output: Path, audience: str) -> None:
         fail(str(exc))
         return
     click.echo(f"Dossier d'audit de {learner} ({'complet' if audience == 'staff' else 'partagé'}) : "
-               f"{summary.entries} entrée(s), {summary.attachments} pièce(s) jointe(s), {summary.files} fichiers, "
-               f"{summary.size / 1048576:.1f} Mo.")
+               f"{count(summary.entries, 'entrée', 'entrées')}, "
+               f"{count(summary.attachments, 'pièce jointe', 'pièces jointes')}, "
+               f"{count(summary.files, 'fichier', 'fichiers')}, {size(summary.size)}.")
     click.echo(f"Écrit dans {output}.")
 
 
@@ -267,7 +269,8 @@ def verify_pack_cmd(pack: Path, key_source: str | None, root: Path | None) -> No
     signature = pack_signature(pack, keys)
     if signature.state not in ("confirmed", "unconfirmed"):
         findings.append(f"{pack.name}: {signature.message}")
-    _conclude(findings, f"{len(findings)} anomalie(s) : le dossier a été modifié depuis sa création "
+    _conclude(findings, f"{count(len(findings), 'anomalie', 'anomalies')} : "
+                        "le dossier a été modifié depuis sa création "
                         "ou n'est pas signé par l'organisme.",
               f"Dossier intact : chaque fichier correspond au manifeste ; {signature.message}.")
     if signature.state == "unconfirmed":
@@ -279,7 +282,7 @@ UNCONFIRMED = 3
 
 
 def _public_keys(source: str):
-    """The organisation's public keys from a file or an address (http(s))."""
+    """The organisation's public keys from a file or an http:// or https:// address."""
     import urllib.error
     import urllib.request
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..store import french
 from ..store.french_dates import fr_date
 from ..store.project import Project
 from . import main
@@ -56,13 +57,16 @@ def notify(project: Project, base_url: str | None, dry_run: bool) -> None:
         click.echo(f"{who} : pas de {'courriel' if (who, why) in report.skipped else 'relance'} ({why})", err=True)
     count = sum(1 for r in result.sent if dry_run or r.mail_id is not None)
     if dry_run:
-        click.echo(f"{len(report.queued)} courriel(s) programmé(s) à envoyer (rien n'a été envoyé ni enregistré).")
-        click.echo(f"{count} courriel(s) de relance à envoyer (rien n'a été envoyé ni enregistré).")
+        click.echo(f"{french.count(len(report.queued), 'courriel programmé', 'courriels programmés')} à envoyer "
+                   "(rien n'a été envoyé ni enregistré).")
+        click.echo(f"{french.count(count, 'courriel', 'courriels')} de relance à envoyer "
+                   "(rien n'a été envoyé ni enregistré).")
         return
-    click.echo(f"{len(report.queued)} courriel(s) programmé(s) mis en file d'envoi.")
-    click.echo(f"{count} courriel(s) de relance mis en file d'envoi.")
+    click.echo(f"{french.count(len(report.queued), 'courriel programmé', 'courriels programmés')} mis en file d'envoi.")
+    click.echo(f"{french.count(count, 'courriel', 'courriels')} de relance mis en file d'envoi.")
     sent = MailSender(project).run_once()
-    click.echo(f"File d'envoi : {len(sent.sent)} envoyé(s), {len(sent.postponed)} reporté(s), "
+    click.echo(f"File d'envoi : {french.count(len(sent.sent), 'envoyé', 'envoyés')}, "
+               f"{french.count(len(sent.postponed), 'reporté', 'reportés')}, "
                f"{len(sent.failed)} en échec.")
     if sent.stopped:
         click.echo(f"Envoi interrompu : {sent.stopped}", err=True)

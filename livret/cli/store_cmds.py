@@ -20,6 +20,7 @@ import click
 from ..instance.accounts import Accounts, random_password
 from ..seal import witnessed
 from ..seal.keys import Keys
+from ..store.french import count
 from ..store.history import History
 from ..store.ids import new_learner_id
 from ..store.project import Project
@@ -45,11 +46,12 @@ def check(project: Project) -> None:
     for problem in problems + warnings:
         click.echo(str(problem))
     learners = len(project.store.learner_ids())
-    noted = f", {len(warnings)} avertissement(s)" if warnings else ""
+    noted = f", {count(len(warnings), 'avertissement', 'avertissements')}" if warnings else ""
     if problems:
-        click.echo(f"{len(problems)} problème(s){noted} dans {learners} portfolio(s).", err=True)
+        click.echo(f"{count(len(problems), 'problème', 'problèmes')}{noted} dans "
+                   f"{count(learners, 'portfolio', 'portfolios')}.", err=True)
         raise SystemExit(1)
-    click.echo(f"Aucun problème : {learners} portfolio(s) vérifié(s){noted}.", err=True)
+    click.echo(f"Aucun problème : {count(learners, 'portfolio vérifié', 'portfolios vérifiés')}{noted}.", err=True)
 
 
 #: The example learner ``livret init`` offers, kept outside the scaffold's portfolios/ (copied under a new id).

@@ -187,7 +187,8 @@ def user_reset(project: Project, name: str) -> None:
     what = "Invitation" if delivery.purpose == "invitation" else "Lien de réinitialisation"
     validity = f"{hours // 24} jours" if hours >= 48 else f"{hours} h"
     if delivery.mailed:
-        click.echo(f"{what} pour {name}, valable {validity}, à usage unique : envoyé(e) par courriel à "
+        click.echo(f"{what} pour {name}, valable {validity}, à usage unique : "
+                   f"{'envoyée' if delivery.purpose == 'invitation' else 'envoyé'} par courriel à "
                    f"{delivery.mailed_to}.")
         click.echo("Le courriel est dans la file d'envoi : le serveur livret l'envoie, ou « livret mail "
                    "send-queued » ; son état : « livret mail list ».")

@@ -41,7 +41,7 @@ from ..instance.onetime import COMPANY_LINK_TTL, COMPANY_SESSION_DAYS, OneTimeLi
 from ..instance.sessions import Sessions
 from ..mail import messages
 from ..mail.outbox import Outbox
-from ..store import UnknownLearner
+from ..store import UnknownLearner, french
 from ..store.errors import FieldError, InvalidInput
 from ..store.schema import ROLE_LABELS, LearnerProfile
 
@@ -278,7 +278,8 @@ class CompanyAccess:
             raise InvalidInput([FieldError(("username",), f"compte tuteur entreprise inconnu : {username}")])
         links = self.links.revoke_for(username, PURPOSE)
         sessions = self.sessions.revoke(username, "mail-link")
-        log.info("accès entreprise retiré : %s (%d lien(s), %d session(s)) par %s", username, links, sessions,
+        log.info("accès entreprise retiré : %s (%s, %s) par %s", username, french.count(links, "lien", "liens"),
+                 french.count(sessions, "session", "sessions"),
                  author or "?")
         return links, sessions
 

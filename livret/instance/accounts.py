@@ -50,6 +50,7 @@ import re
 import secrets
 import time
 
+from ..store import french
 from ..store.schema import ROLE_LABELS, USERNAME_RE
 from . import db as instance_db
 from . import passwords
@@ -485,6 +486,7 @@ class Accounts:
                 retry = int(rows[-1]["at"] + WINDOW_SECONDS - now) + 1
                 minutes = max(1, (retry + 59) // 60)
                 raise LoginRefused(
-                    f"Trop de tentatives de connexion échouées. Réessayez dans {minutes} minute(s).",
+                    "Trop de tentatives de connexion échouées. Réessayez dans "
+                    f"{french.count(minutes, 'minute', 'minutes')}.",
                     retry_after=retry,
                 )

@@ -202,7 +202,7 @@ class ShareLinks:
             raise ShareError("durée", "nombre entier de jours attendu, au moins 1")
         if days > settings.max_days:
             raise ShareError("durée", f"au plus {settings.max_days} jours "
-                                      "(réglage share.max_days de l'organisation)")
+                                      "(durée maximale fixée par l'organisme)")
         label = clean_label(label)
         now = (now or _utcnow()).astimezone(dt.timezone.utc)
         token = new_token()

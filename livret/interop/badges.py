@@ -26,12 +26,14 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from ..publish.site.context import COMPETENCY_DIR, competency_slugs
 from ..publish.site.text import page_url
 from ..store import LearnerRecord
 from ..store.schema import TYPE_LABELS, Framework, Organisation
+from ..views import people as pp
 from ..views.progress import competency_views, for_audience, fr_date
 
 CONTEXT = [
@@ -84,9 +86,13 @@ def badge_filename(learner_id: str, code: str) -> str:
     return f"{learner_id}-{re.sub(r'[^A-Za-z0-9._-]', '_', code)}.json"
 
 
-def credentials(record: LearnerRecord, organisation: Organisation, *,
-                base_url: str | None = None) -> list[tuple[str, dict[str, Any]]]:
-    """``(file name, credential)`` for each competency acquired in the shared view."""
+def credentials(record: LearnerRecord, organisation: Organisation, *, base_url: str | None = None,
+                people: Mapping[str, str] | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """``(file name, credential)`` for each competency acquired in the shared view.
+
+    ``people``: username -> name (``_people.yml``): authors show by name and role, never by login.
+    """
+    names = people or {}
     profile, framework = record.profile, record.framework
     if profile is None or framework is None:
         return []
@@ -118,14 +124,14 @@ def credentials(record: LearnerRecord, organisation: Organisation, *,
                                             competency_page_url(base_url, record.id, framework, view.code)
                                             if base_url else None),
                 "narrative": f"Évaluée au niveau « {level_label} » le {fr_date(view.assessed.date)} "
-                             f"par {view.assessed.author}, dans le cadre de la formation "
+                             f"par {pp.author(assessment.meta, names)}, dans le cadre de la formation "
                              f"« {profile.programme} ».",
             },
             "evidence": [{
                 "type": ["Evidence"],
                 "name": e.meta.title,
                 "genre": TYPE_LABELS[e.type],
-                "narrative": f"{TYPE_LABELS[e.type]} du {fr_date(e.date)} ({e.meta.author}), "
+                "narrative": f"{TYPE_LABELS[e.type]} du {fr_date(e.date)} ({pp.author(e.meta, names)}), "
                              f"entrée {e.id} du portfolio de {profile.name}.",
             } for e in cited],
             "credentialSchema": [{"id": SCHEMA_URL, "type": "1EdTechJsonSchemaValidator2019"}],

@@ -68,7 +68,8 @@ def parse_calendar_csv(data: bytes) -> CalendarFile:
     header = [_column(h) for h in records[0]]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        out.errors.append(f"ligne 1, en-tête : colonne(s) manquante(s) : {', '.join(missing)} "
+        out.errors.append(f"ligne 1, en-tête : {'colonne manquante' if len(missing) == 1 else 'colonnes manquantes'} : "
+                          f"{', '.join(missing)} "
                           "(attendu : debut;fin;lieu;precision)")
         return out
     if len(records) - 1 > MAX_ROWS:

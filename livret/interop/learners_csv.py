@@ -36,7 +36,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
 
-from ..store import Store
+from ..store import Store, french
 from ..store.errors import FieldError, InvalidInput, from_validation_error
 from ..store.ids import new_learner_id
 from ..store.records import GROUPS_DIR, PROFILE_FILE
@@ -370,8 +370,8 @@ def _delimiter(text: str) -> str:
 def read_rows(data: bytes, name: str, warnings: list[str]) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """(header, [(row number, cells)]) with whitespace and NUL stripped; ValueError for an unreadable file."""
     if len(data) > MAX_BYTES:
-        raise ValueError(f"fichier trop volumineux ({len(data) / 1e6:.1f} Mo) : au plus "
-                         f"{MAX_BYTES // (1024 * 1024)} Mo ; découpez-le en plusieurs fichiers")
+        raise ValueError(f"fichier trop volumineux ({french.size(len(data))}) : au plus "
+                         f"{french.megabytes(MAX_BYTES)} ; découpez-le en plusieurs fichiers")
     text = decode(data, warnings, name).replace("\x00", "")
     if not text.strip():
         raise ValueError("fichier vide : la première ligne donne les titres des colonnes")
@@ -400,7 +400,8 @@ def _columns(header: list[str], plan: ImportPlan) -> dict[str, int]:
     elif "id" not in found:
         missing = [COLUMNS[k][0] for k in CREATE_KEYS if k not in found]
         if missing:
-            plan.file_errors.append(RowError(1, "", "colonne(s) manquante(s) pour créer des apprenant·es : "
+            columns = "colonne manquante" if len(missing) == 1 else "colonnes manquantes"
+            plan.file_errors.append(RowError(1, "", columns + " pour créer des apprenant·es : "
                                                     + ", ".join(f"« {m} »" for m in missing)))
     return found
 
@@ -688,7 +689,8 @@ def apply_import(plan: ImportPlan, store: Store, *, author: str, only_valid: boo
         raise ImportRefused(f"{plan.name} ne peut pas être importé : {plan.file_errors[0].message}")
     broken = [r for r in plan.rows if r.errors]
     if broken and not only_valid:
-        raise ImportRefused(f"{len(broken)} ligne(s) en erreur : rien n'a été écrit (corrigez le fichier, "
+        raise ImportRefused(f"{french.count(len(broken), 'ligne', 'lignes')} en erreur : rien n'a été écrit "
+                            "(corrigez le fichier, "
                             "ou importez explicitement les lignes valides seules)")
     rows = [r for r in plan.writable_rows if not r.errors]
     profiles, groups = changes_for(plan, rows)
@@ -699,9 +701,9 @@ def apply_import(plan: ImportPlan, store: Store, *, author: str, only_valid: boo
         return result
     counts = []
     if result.created:
-        counts.append(f"{len(result.created)} création(s)")
+        counts.append(french.count(len(result.created), "création", "créations"))
     if result.updated:
-        counts.append(f"{len(result.updated)} mise(s) à jour")
+        counts.append(french.count(len(result.updated), "mise à jour", "mises à jour"))
     message = f"Import d'apprenant·es ({plan.name[:80]}) : {', '.join(counts) or 'groupes'}"
     try:
         result.commit_id = store.write_changes(profiles, groups, author=author, message=message)

@@ -176,8 +176,9 @@ def _scale(r: _Reader, fw: dict, warnings: list[str]) -> dict[str, Any]:
         given[kind] = path
     missing = [STATUS_NAMES[k] for k in sorted(labels) if k not in given]
     if raw is not None and missing:
-        warnings.append("framework.evidencestatuses : " + ", ".join(missing) + " absent(s) : libellé(s) par "
-                        "défaut de Mahara (" + ", ".join(f"« {DEFAULT_STATUSES[STATUS_TYPES[m]]} »"
+        absent = " absent : libellé" if len(missing) == 1 else " absents : libellés"
+        warnings.append("framework.evidencestatuses : " + ", ".join(missing) + absent
+                        + " par défaut de Mahara (" + ", ".join(f"« {DEFAULT_STATUSES[STATUS_TYPES[m]]} »"
                                                       for m in missing) + ")")
     values = [{"value": str(k), "label": fit_title(labels[k], f"statut {k}", warnings)} for k in sorted(labels)]
     return {"values": values, "acquired": str(COMPLETED)}

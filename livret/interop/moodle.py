@@ -41,6 +41,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from ..store import french
 from ..store.schema import Framework
 from ..views.spreadsheet import csv_text, restore_cell
 from .csv_files import sniff_delimiter
@@ -153,9 +154,10 @@ def _column_keys(header: list[str], name: str, warnings: list[str]) -> dict[int,
     if len(header) < POSITIONAL_MIN_COLUMNS:
         missing = [HEADERS[_KEYS.index(k)] for k in REQUIRED if k not in keys.values()]
         raise ImportFailed([
-            f"{name}:1: colonne(s) manquante(s) : " + ", ".join(f"« {m} »" for m in missing)
+            f"{name}:1: {'colonne manquante' if len(missing) == 1 else 'colonnes manquantes'} : "
+            + ", ".join(f"« {m} »" for m in missing)
             + f" (en-tête attendu : celui de l'export Moodle des référentiels de compétences, {len(HEADERS)} "
-            f"colonnes ; lu : {len(header)} colonne(s))"
+            f"colonnes ; lu : {french.count(len(header), 'colonne', 'colonnes')})"
         ])
     misplaced = [f"colonne {i + 1} « {header[i].strip()} » : Moodle y attend "
                  + (f"« {HEADERS[i]} »" if i < len(HEADERS) else "rien")

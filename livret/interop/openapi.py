@@ -331,7 +331,7 @@ def openapi_document() -> dict[str, Any]:
                                "author, half_day)",
                     "requestBody": {"required": True, "content": _json("SessionCreate")},
                     "responses": {
-                        "201": {"description": "Séance(s) enregistrée(s), un seul commit",
+                        "201": {"description": "Les séances enregistrées, en un seul commit",
                                 "content": _json("SessionList")},
                         "400": _problem("Corps absent, JSON illisible ou imbriqué sur plus de 32 niveaux"),
                         **_COMMON,

@@ -21,7 +21,7 @@ from typing import Any
 from charset_normalizer import from_bytes
 
 from ..attendance.schedule import FieldValueErrors, split, trainer_name
-from ..store import Store
+from ..store import Store, french
 from ..store.errors import InvalidInput
 from ..store.schema import SESSION_MODALITIES
 from ..store.sessions import StoredSession
@@ -256,7 +256,8 @@ def apply_sessions(plan: SessionImport, store: Store, *, author: str, author_nam
     if sha256 is not None and sha256 != plan.sha256:
         raise ImportRefused("ce fichier n'est pas celui de l'aperçu : rien n'a été écrit")
     if not plan.ok:
-        raise ImportRefused(f"{len(plan.errors)} erreur(s) dans le fichier : rien n'a été écrit")
+        raise ImportRefused(f"{french.count(len(plan.errors), 'erreur', 'erreurs')} dans le fichier : "
+                            "rien n'a été écrit")
     return store.write_sessions(plan.items, author=author, author_name=author_name, now=now,
                                 message=f"Séances importées de {plan.name} ({len(plan.items)} demi-journées)")
 

@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..instance import db as instance_db
+from ..store import french
 from .messages import Message, new_message_id
 
 instance_db.register("outbox", [
@@ -183,7 +184,8 @@ class Summary:
         out = []
         failed = self.counts.get("failed", 0)
         if failed:
-            out.append(f"{failed} courriel(s) en échec : le serveur les a refusés ou était injoignable trop "
+            out.append(f"{french.count(failed, 'courriel', 'courriels')} en échec : "
+                       "le serveur les a refusés ou était injoignable trop "
                        "longtemps.")
         if self.oldest_waiting is not None and now - self.oldest_waiting > LATE_AFTER:
             minutes = int((now - self.oldest_waiting).total_seconds() // 60)

@@ -25,6 +25,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ..store import french
 from . import outbox as outbox_module
 from .messages import to_email
 from .outbox import Outbox, OutboxMail, utcnow
@@ -151,7 +152,8 @@ class MailSender:
         moment = now or utcnow()
         report.requeued = self.outbox.requeue_interrupted(moment)
         if report.requeued:
-            log.warning("courriels : %d envoi(s) interrompu(s) remis en file", report.requeued)
+            log.warning("courriels : %s remis en file",
+                        french.count(report.requeued, "envoi interrompu", "envois interrompus"))
         try:
             smtp = self.smtp_settings()
             config_error = None
@@ -222,11 +224,7 @@ class MailSender:
 
 
 def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:g} s"
-    if seconds < 3600:
-        return f"{seconds / 60:g} min"
-    return f"{seconds / 3600:g} h"
+    return french.seconds(seconds) if seconds < 60 else french.duration(round(seconds / 60))
 
 
 class _Nothing:

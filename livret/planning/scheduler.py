@@ -50,6 +50,7 @@ from ..jobs.periodic import PeriodicRounds
 from ..mail import messages
 from ..mail.outbox import Outbox
 from ..mail.preferences import MailPreferences, address_subject, user_subject
+from ..store import french
 from ..store.french_dates import fr_date
 from ..store.schema import MEETING_KINDS, MODALITIES
 from ..store.visibility import visible_ids
@@ -365,8 +366,9 @@ def _digests(run: _Run, learners: list[_Learner]) -> None:
                                           alerts=alerts, signoffs=signoffs, url=run.base + DASHBOARD_PATH,
                                           unsubscribe_url=run.unsubscribe(recipient, "digest"))
 
-        summary = (f"{len(meetings)} rendez-vous, {len(followups)} suivi(s), {sum(c for _, c in alerts)} alerte(s), "
-                   f"{len(signoffs)} signature(s)")
+        summary = (f"{len(meetings)} rendez-vous, {french.count(len(followups), 'suivi', 'suivis')}, "
+                   f"{french.count(sum(c for _, c in alerts), 'alerte', 'alertes')}, "
+                   f"{french.count(len(signoffs), 'signature', 'signatures')}")
         run.queue("digest", recipient, [key], summary, build)
 
 
@@ -401,7 +403,7 @@ def _escalations(run: _Run, learners: list[_Learner], today: dt.date) -> None:
                                                 items=rows, url=run.base + DASHBOARD_PATH,
                                                 unsubscribe_url=run.unsubscribe(recipient, "escalation"))
 
-        run.queue("escalation", recipient, keys, f"{len(rows)} suivi(s) en retard", build)
+        run.queue("escalation", recipient, keys, french.count(len(rows), "suivi en retard", "suivis en retard"), build)
 
 
 # --------------------------------------------------------------------------

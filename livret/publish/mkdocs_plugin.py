@@ -43,10 +43,11 @@ from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.utils import templates
 
-from ..store import Store, UnknownLearner, atomic, nofollow
+from ..store import Store, UnknownLearner, atomic, french, nofollow
 from ..store.errors import Problem
 from ..store.signatures import check_seal
 from ..views import progress as pv
+from ..views.accessibility import declaration_markdown, footer_label
 from ..views.derived_attendance import AttendanceContext, as_of
 from .frames import Framer
 from .markdown import sanitize_page
@@ -90,6 +91,13 @@ class LivretConfig(base.Config):
     #: A built site of the same learner (the other audience): its copies of the attachments
     #: are hard-linked instead of copied again when they are up to date.
     link_files_from = c.Optional(c.Type(str))
+
+
+#: The déclaration d'accessibilité of every built site (RGAA), at the site's root; its address by
+#: ``use_directory_urls``; what it covers.
+ACCESSIBILITY_PAGE = "accessibilite.md"
+ACCESSIBILITY_URL = {True: "accessibilite/", False: "accessibilite.html"}
+ACCESSIBILITY_SERVICE = "ce portfolio en ligne"
 
 
 class LivretPlugin(BasePlugin[LivretConfig]):
@@ -156,7 +164,8 @@ class LivretPlugin(BasePlugin[LivretConfig]):
             self._extra_pages = {}
             config.site_name = html.escape(self.sites[0].title) if self.sites else config.site_name
         if self.problems and given is None:  # the build driver reports them itself, file by file
-            log.warning("%d fichier(s) invalide(s) laissé(s) de côté (détail : livret check)", len(self.problems))
+            log.warning("%s de côté (détail : livret check)",
+                        french.count(len(self.problems), "fichier invalide laissé", "fichiers invalides laissés"))
         for ext in PAGE_EXTENSIONS:
             if ext not in config.markdown_extensions:
                 config.markdown_extensions.append(ext)
@@ -167,6 +176,9 @@ class LivretPlugin(BasePlugin[LivretConfig]):
             "audience_label": AUDIENCE_LABELS[self.config.audience],
             "organisation": html.escape(settings.name),
             "today": pv.fr_date(today),
+            # the footer's « Accessibilité : … » and its link (overrides/partials/copyright.html)
+            "accessibility": html.escape(footer_label(settings)),
+            "accessibility_page": ACCESSIBILITY_URL[config.use_directory_urls],
         }
         if self.config.offline:
             config.extra["polyfills"] = [SHIM_PATH]
@@ -196,15 +208,18 @@ class LivretPlugin(BasePlugin[LivretConfig]):
         for path, content in self._extra_pages.items():
             generated.append(File.generated(config, path, content=content))
             nav.append({"Portfolios": path})
+        if self._settings is not None:  # the déclaration d'accessibilité, linked from every page's footer
+            generated.append(File.generated(config, ACCESSIBILITY_PAGE, inclusion=InclusionLevel.NOT_IN_NAV,
+                                            content=declaration_markdown(self._settings, ACCESSIBILITY_SERVICE)))
         for site in self.sites:
             prefix = self._prefix[site.learner_id]
             section = []
             for page in site.pages:
                 src = prefix + page.path
                 markdown = page.markdown
-                if page.tags:
-                    markdown = "---\n" + json.dumps({"tags": list(page.tags)}, ensure_ascii=False) + "\n---\n\n" \
-                        + markdown
+                meta = {key: list(value) for key, value in (("tags", page.tags), ("hide", page.hide)) if value}
+                if meta:
+                    markdown = "---\n" + json.dumps(meta, ensure_ascii=False) + "\n---\n\n" + markdown
                 inclusion = InclusionLevel.INCLUDED if page.nav else InclusionLevel.NOT_IN_NAV
                 generated.append(File.generated(config, src, content=markdown, inclusion=inclusion))
                 if page.nav:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..store import french
 from .journal import Journal, Record, chain_problems
 
 #: At most this many commits are named one by one in a finding; the rest are counted.
@@ -76,8 +77,9 @@ def check(journal: Journal, *, record_foreign: bool = True) -> list[Finding]:
     if not history.enabled:
         witnessed = [r for r in records if r.commit_id]
         if witnessed:
-            findings.append(Finding(f"historique git absent (portfolios/.git) : {len(witnessed)} commit(s) "
-                                    f"témoigné(s) par le journal sont introuvables"))
+            findings.append(Finding("historique git absent (portfolios/.git) : "
+                                    + french.count(len(witnessed), "commit témoigné par le journal est introuvable",
+                                                   "commits témoignés par le journal sont introuvables")))
         return findings
     commits = history_commits(journal)
     trees = {c: t for c, t, _ in commits}
@@ -88,7 +90,8 @@ def check(journal: Journal, *, record_foreign: bool = True) -> list[Finding]:
     changed = [r for r in records if r.commit_id in trees and r.tree_id and trees[r.commit_id] != r.tree_id]
     if missing:
         findings.append(Finding(_listed(
-            f"{len(missing)} commit(s) témoigné(s) absent(s) de l'historique (historique réécrit, "
+            f"{french.count(len(missing), 'commit témoigné absent', 'commits témoignés absents')} de l'historique "
+            "(historique réécrit, "
             "remis en arrière ou tronqué)", [f"{_short(r.commit_id)} (n° {r.seq}, {r.recorded})" for r in missing]),
             missing[0].commit_id))
     for r in changed:
@@ -121,7 +124,7 @@ def check(journal: Journal, *, record_foreign: bool = True) -> list[Finding]:
 
 def _listed(head: str, items: list[str]) -> str:
     named = ", ".join(items[:NAMED])
-    more = f" et {len(items) - NAMED} autre(s)" if len(items) > NAMED else ""
+    more = f" et {french.count(len(items) - NAMED, 'autre', 'autres')}" if len(items) > NAMED else ""
     return f"{head} : {named}{more}"
 
 

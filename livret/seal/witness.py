@@ -23,6 +23,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..store import french
 from .journal import Journal, Record, chain_problems
 
 BRANCH = "main"
@@ -101,8 +102,10 @@ class Witness:
         """Findings of the remote against the local journal (empty when the journal extends the remote)."""
         findings = []
         if state.rewritten:
-            findings.append(f"le dépôt témoin a été réécrit : {len(state.rewritten)} fichier(s) modifié(s) ou "
-                            f"supprimé(s) dans son historique ({', '.join(state.rewritten[:5])})")
+            findings.append("le dépôt témoin a été réécrit : "
+                            + french.count(len(state.rewritten), "fichier modifié ou supprimé",
+                                           "fichiers modifiés ou supprimés") + " "
+                            f"dans son historique ({', '.join(state.rewritten[:5])})")
         local = {r.seq: r for r in records}
         for seq, data in sorted(state.records.items()):
             record = local.get(seq)

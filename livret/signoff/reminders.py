@@ -33,6 +33,7 @@ from ..jobs.periodic import PeriodicRounds
 from ..mail import messages
 from ..mail.outbox import Outbox
 from ..mail.preferences import MailPreferences, user_subject
+from ..store import french
 from ..store.visibility import visible_ids
 from ..views import signoffs as sv
 
@@ -176,7 +177,8 @@ def _send(db: instance_db.InstanceDB, org, reminder: Reminder, base: str, now: d
         message = messages.signoff_reminder(org, person_name=reminder.name, to=reminder.email, items=items, url=url,
                                             unsubscribe_url=unsubscribe)
         mail_id = Outbox(db).enqueue(message, conn=conn)
-    log.info("relance de signature : %s (%d entrée(s))", reminder.username, len(reminder.items))
+    log.info("relance de signature : %s (%s)", reminder.username,
+             french.count(len(reminder.items), "entrée", "entrées"))
     return mail_id
 
 

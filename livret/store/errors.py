@@ -13,6 +13,8 @@ from typing import Any, Iterable
 
 from pydantic import ValidationError
 
+from .french import count
+
 __all__ = ["FieldError", "Problem", "InvalidInput", "from_validation_error", "format_loc"]
 
 
@@ -78,6 +80,8 @@ def _expected(ctx: dict[str, Any] | None) -> str:
     return str(raw).replace(" or ", " ou ")
 
 
+DATETIME_EXPECTED = "date et heure attendues, par exemple 2026-03-02T14:00:00+01:00"
+
 _MESSAGES = {
     "missing": lambda e: "clé obligatoire manquante",
     "extra_forbidden": lambda e: "clé inconnue (faute de frappe ?)",
@@ -98,8 +102,8 @@ _MESSAGES = {
     "dict_type": lambda e: "dictionnaire de clés attendu",
     "model_type": lambda e: "dictionnaire de clés attendu",
     "model_attributes_type": lambda e: "dictionnaire de clés attendu",
-    "too_short": lambda e: f"au moins {e['ctx']['min_length']} élément(s)",
-    "too_long": lambda e: f"au plus {e['ctx']['max_length']} élément(s)",
+    "too_short": lambda e: f"au moins {count(e['ctx']['min_length'], 'élément', 'éléments')}",
+    "too_long": lambda e: f"au plus {count(e['ctx']['max_length'], 'élément', 'éléments')}",
     "greater_than": lambda e: f"doit être supérieur à {e['ctx']['gt']}",
     "greater_than_equal": lambda e: f"doit être au moins {e['ctx']['ge']}",
     "less_than": lambda e: f"doit être inférieur à {e['ctx']['lt']}",
@@ -108,9 +112,9 @@ _MESSAGES = {
     "date_parsing": lambda e: "date attendue au format AAAA-MM-JJ",
     "date_from_datetime_parsing": lambda e: "date attendue au format AAAA-MM-JJ",
     "date_from_datetime_inexact": lambda e: "date attendue au format AAAA-MM-JJ (sans heure)",
-    "datetime_type": lambda e: "date et heure ISO 8601 attendues, ex. 2026-03-02T14:00:00+01:00",
-    "datetime_parsing": lambda e: "date et heure ISO 8601 attendues, ex. 2026-03-02T14:00:00+01:00",
-    "datetime_from_date_parsing": lambda e: "date et heure ISO 8601 attendues, ex. 2026-03-02T14:00:00+01:00",
+    "datetime_type": lambda e: DATETIME_EXPECTED,
+    "datetime_parsing": lambda e: DATETIME_EXPECTED,
+    "datetime_from_date_parsing": lambda e: DATETIME_EXPECTED,
     "timezone_aware": lambda e: "le fuseau horaire manque (ex. +01:00 ou Z)",
     "union_tag_invalid": lambda e: f"type inconnu « {e['ctx']['tag']} » : attendu l'un de "
     + str(e["ctx"].get("expected_tags", "")).replace(" or ", " ou "),

@@ -74,8 +74,8 @@ ROLE_LABELS: dict[str, str] = {
     "admin": "Administrateur·rice",
 }
 VISIBILITY_LABELS = {
-    "shared": "Partagée (apprenant, entreprise, auditeurs)",
-    "staff": "Équipe seulement (tuteurs et administrateurs)",
+    "shared": "Partagée (apprenant·e, entreprise, auditeur·rices)",
+    "staff": "Équipe seulement (tuteur·rices et administrateur·rices)",
 }
 MEETING_KINDS = {
     "accueil": "Accueil",
@@ -502,6 +502,26 @@ class AttendanceSettings(Strict):
         return self
 
 
+class AccessibilitySettings(Strict):
+    """The « déclaration d'accessibilité » (RGAA 4.1) of the app and of every built site (docs/accessibility.md).
+
+    ``state`` comes from the last audit; without one (``audit_date`` empty) the
+    declaration says « non conforme (aucun audit) »: automated tools check only
+    part of the RGAA criteria.
+    """
+
+    organisation: str | None = Field(None, max_length=200, title="Entité responsable (défaut : l'organisme)")
+    contact: str | None = Field(None, max_length=300, title="Contact accessibilité (adresse ou page web)")
+    date: dt.date | None = Field(None, title="Date de la déclaration")
+    state: Literal["totalement conforme", "partiellement conforme", "non conforme"] = Field(
+        "non conforme", title="État de conformité")
+    audit_date: dt.date | None = Field(None, title="Date du dernier audit")
+    auditor: str | None = Field(None, max_length=200, title="Audit réalisé par")
+    rate: int | None = Field(None, ge=0, le=100, title="Taux de critères RGAA respectés (%)")
+    non_compliant: list[str] = Field(default_factory=list, title="Non-conformités connues")
+    schema_url: str | None = Field(None, max_length=300, title="Schéma pluriannuel de mise en accessibilité (lien)")
+
+
 class Organisation(Strict):
     name: ShortText = "Organisme de formation"
     address: str | None = None
@@ -521,6 +541,7 @@ class Organisation(Strict):
     followup: FollowupSettings = FollowupSettings()
     notify: NotifySettings = NotifySettings()
     attendance: AttendanceSettings = AttendanceSettings()
+    accessibility: AccessibilitySettings = AccessibilitySettings()
 
 
 # --------------------------------------------------------------------------

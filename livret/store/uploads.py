@@ -7,8 +7,15 @@ from ulid import ULID
 from . import atomic
 from .attachments import AttachmentError, allowed_labels, sniff, stored_name
 from .errors import FieldError, InvalidInput
+from .french import megabytes, size
 from .records import StoreError
 from .writer import os_message
+
+
+def shown_name(name: str) -> str:
+    """A sent file's name as an error message names it: its last part, printable, at most 80 characters."""
+    base = "".join(c for c in (name or "").replace("\\", "/").rsplit("/", 1)[-1] if c.isprintable()).strip()
+    return (base[:77] + "…" if len(base) > 80 else base) or "fichier sans nom"
 
 
 class Uploads:
@@ -16,16 +23,18 @@ class Uploads:
 
     def _plan_upload(self, name: str, data: bytes, index: int) -> tuple[str, bytes]:
         loc = ("attachments", index)
+        named = f"« {shown_name(name)} » : "
         limit = int(self.settings().uploads.max_mb * 1024 * 1024)
         if len(data) > limit:
-            raise InvalidInput([FieldError(loc, f"fichier trop volumineux ({len(data) / 1048576:.1f} Mo ; "
-                                                f"au plus {limit / 1048576:.0f} Mo)")])
+            raise InvalidInput([FieldError(loc, f"{named}fichier trop volumineux ({size(len(data))} ; "
+                                                f"au plus {megabytes(limit)})")])
         if not data:
-            raise InvalidInput([FieldError(loc, "fichier vide")])
+            raise InvalidInput([FieldError(loc, f"{named}fichier vide")])
         try:
             mime = sniff(data)
             if mime is None:
-                raise InvalidInput([FieldError(loc, f"type de fichier non accepté (acceptés : {allowed_labels()})")])
+                raise InvalidInput([FieldError(loc, f"{named}type de fichier non accepté "
+                                                    f"(acceptés : {allowed_labels()})")])
             stored = stored_name(name, mime)
         except AttachmentError as exc:
             raise InvalidInput([FieldError(loc, exc.error.message)]) from None

@@ -50,7 +50,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ..store import StoredEntry
+from ..store import StoredEntry, french
 from ..store.french_dates import fr_date
 from ..store.schema import FOLLOWUP_WHATS, CalendarPeriod, FollowupRule, Group, LearnerProfile
 from .calendar import company_presence_days, learner_periods, nth_presence_day
@@ -235,7 +235,8 @@ def _company_checkin(rule: FollowupRule, base: Base, periods: Sequence[CalendarP
             return _done(base, None, proofs[0])
         present = len(company_presence_days(periods))
         detail = NO_CALENDAR if not present else (
-            f"calendrier de l'alternance à compléter : {present} jour(s) de présence en entreprise "
+            f"calendrier de l'alternance à compléter : {french.count(present, 'jour', 'jours')} "
+            "de présence en entreprise "
             f"sur les {rule.presence_days} à compter")
         return FollowupItem(*base, None, "not-applicable", detail=detail)
     return _once(base, due, proofs, today, facts, kinds)

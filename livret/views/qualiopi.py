@@ -60,10 +60,10 @@ Rules (documented in docs/audit.md):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..store import LearnerRecord, Store, StoredEntry
+from ..store import LearnerRecord, Store, StoredEntry, french
 from ..store.date_range import date_window
 from ..store.schema import (
     LEARNER_STATUSES,
@@ -78,6 +78,7 @@ from ..store.schema import (
 from . import followup as fv
 from . import progress as pg
 from .derived_attendance import AttendanceContext, as_of
+from .people import named
 from .spreadsheet import csv_text
 
 RULE_MET = "règle de l'organisme respectée"
@@ -384,7 +385,8 @@ def followup_findings(f: FollowupFacts) -> list[Finding]:
                                        f"au {pg.fr_date(gap.end)}, au-delà du seuil de {_days(f.threshold)} : "
                                        "joindre la justification (fermeture, congés, interruption du parcours)."))
     if f.contacts and not out:
-        out.append(Finding(RULE_MET, f"{f.contacts} contacts de suivi dont {f.meetings} entretien(s), "
+        out.append(Finding(RULE_MET, f"{f.contacts} contacts de suivi dont "
+                                     f"{french.count(f.meetings, 'entretien', 'entretiens')}, "
                                      f"le dernier le {pg.fr_date(f.last_contact)} ; aucun intervalle "
                                      f"au-delà de {_days(f.threshold)}."))
     return out
@@ -447,8 +449,10 @@ def assessment_findings(f: AssessmentFacts) -> list[Finding]:
     if f.learner_status == "termine" and f.assessed < f.total:
         return [Finding(TO_COMPLETE, "Formation terminée sans évaluation de toutes les compétences "
                                      f"(non évaluées : {', '.join(f.not_assessed)}).")]
-    return [Finding(RULE_MET, f"{f.assessments} évaluation(s), la dernière le {pg.fr_date(f.last)} ; "
-                              f"{f.acquired} compétence(s) acquise(s) sur {f.total} ({f.percent} %).")]
+    return [Finding(RULE_MET, f"{french.count(f.assessments, 'évaluation', 'évaluations')}, "
+                              f"la dernière le {pg.fr_date(f.last)} ; "
+                              f"{french.count(f.acquired, 'compétence acquise', 'compétences acquises')} sur {f.total} "
+                              f"({f.percent} %).")]
 
 
 def assessment(profile: LearnerProfile, record: LearnerRecord, entries: Sequence[StoredEntry]) -> Indicator:
@@ -548,11 +552,13 @@ def engagement_findings(f: EngagementFacts) -> list[Finding]:
     if out:
         return out
     if f.alerts:
-        out.append(Finding(RULE_MET, f"{f.alerts} alerte(s), toutes suivies ou traitées dans les délais."))
+        out.append(Finding(RULE_MET, f"{french.count(f.alerts, 'alerte', 'alertes')}, "
+                                     "toutes suivies ou traitées dans les délais."))
     else:
         out.append(Finding(RULE_MET, "Aucune alerte en attente de suite."))
     if f.plan_count:
-        out.append(Finding(RULE_MET, f"{f.plan_count} plan(s) d'action, aucun en retard."))
+        out.append(Finding(RULE_MET, french.count(f.plan_count, "plan d'action", "plans d'action")
+                           + ", aucun en retard."))
     return out
 
 
@@ -577,13 +583,15 @@ class WorkStudyFacts:
     last_visit: dt.date | None = None
 
 
-def work_study_facts(profile: LearnerProfile, entries: Sequence[StoredEntry]
+def work_study_facts(profile: LearnerProfile, entries: Sequence[StoredEntry], people: Mapping[str, str] | None = None,
                      ) -> tuple[WorkStudyFacts, list[StoredEntry]]:
+    """``people``: username -> name (``_people.yml``): the company tutors show by name, never by login."""
     # the company's observation grid is the company tutor's word too (issue 15)
     feedback = sorted([*_of_type(entries, "company-feedback"), *_of_type(entries, "observation")],
                       key=lambda e: (e.meta.date, e.meta.recorded, e.id))
     visits = [m for m in _of_type(entries, "meeting") if m.meta.kind == "visite-entreprise"]
-    facts = WorkStudyFacts(profile.company.name if profile.company else None, tuple(profile.company_tutors),
+    tutors = tuple(named(u, people or {}, "company") for u in profile.company_tutors)
+    facts = WorkStudyFacts(profile.company.name if profile.company else None, tutors,
                            len(feedback), len(visits), visits[-1].meta.date.date() if visits else None)
     return facts, [*feedback, *visits]
 
@@ -601,17 +609,19 @@ def work_study_findings(f: WorkStudyFacts) -> list[Finding]:
     """Indicator 13's status, from its figures only."""
     out = []
     if not f.feedback:
-        out.append(Finding(TO_COMPLETE, "Aucun retour du tuteur entreprise enregistré."))
+        out.append(Finding(TO_COMPLETE, "Aucun retour du ou de la tuteur·rice entreprise enregistré."))
     if not f.visits:
         out.append(Finding(TO_COMPLETE, "Aucune visite en entreprise enregistrée "
                                         "(entretien de nature « visite entreprise »)."))
-    return out or [Finding(RULE_MET, f"{f.feedback} retour(s) de l'entreprise, {f.visits} visite(s) en "
-                                     f"entreprise, la dernière le {pg.fr_date(f.last_visit)}.")]
+    return out or [Finding(RULE_MET, f"{french.count(f.feedback, 'retour', 'retours')} de l'entreprise, "
+                                     f"{french.count(f.visits, 'visite', 'visites')} en entreprise, "
+                                     f"la dernière le {pg.fr_date(f.last_visit)}.")]
 
 
-def work_study(profile: LearnerProfile, entries: Sequence[StoredEntry]) -> Indicator:
+def work_study(profile: LearnerProfile, entries: Sequence[StoredEntry],
+               people: Mapping[str, str] | None = None) -> Indicator:
     """Indicator 13 (work-study only): company feedback and company visits."""
-    facts, proofs = work_study_facts(profile, entries)
+    facts, proofs = work_study_facts(profile, entries, people)
     return _indicator(13, work_study_findings(facts), work_study_figures(facts), proofs)
 
 
@@ -678,7 +688,7 @@ def rule_findings(items: Sequence[fv.FollowupItem]) -> dict[int, list[Finding]]:
 
 def learner_report(record: LearnerRecord, settings: Organisation, today: dt.date,
                    groups: Iterable[Group] = (), cache: dict | None = None,
-                   rows: Sequence | None = None) -> LearnerReport:
+                   rows: Sequence | None = None, people: Mapping[str, str] | None = None) -> LearnerReport:
     """Every indicator that applies to the learner; ``record.profile`` must be valid.
 
     Uses every entry (the staff view): the report is for admins and
@@ -696,7 +706,7 @@ def learner_report(record: LearnerRecord, settings: Organisation, today: dt.date
         engagement(profile, entries, th, today, rows),
     ]
     if profile.work_study:
-        indicators.append(work_study(profile, entries))
+        indicators.append(work_study(profile, entries, people))
     items = fv.learner_items(profile, entries, groups, settings.followup.rules, today, cache=cache)
     if items:
         by_id = {e.id: e for e in entries}
@@ -810,9 +820,9 @@ def cohorts(reports: Sequence[LearnerReport]) -> list[CohortReport]:
 
 
 def summary(reports: Sequence[LearnerReport]) -> str:
-    """``6 apprenant·e(s) : règle de l'organisme respectée pour 1, écart à justifier pour 3, à compléter pour 2``."""
+    """``6 apprenant·es : règle de l'organisme respectée pour 1, écart à justifier pour 3, à compléter pour 2``."""
     counts = ", ".join(f"{status} pour {sum(r.overall == status for r in reports)}" for status in STATUSES)
-    return f"{len(reports)} apprenant·e(s) : {counts}"
+    return f"{french.count(len(reports), 'apprenant·e', 'apprenant·es')} : {counts}"
 
 
 def store_reports(store: Store, today: dt.date, learner_ids: Iterable[str] | None = None) -> list[LearnerReport]:
@@ -820,12 +830,13 @@ def store_reports(store: Store, today: dt.date, learner_ids: Iterable[str] | Non
     settings = store.settings()
     groups = list(store.groups().values()) if settings.followup.rules else []
     cache: dict = {}
+    people = store.people_names()
     signed = AttendanceContext.load(store, as_of(today, settings.timezone))
     out = []
     for lid in learner_ids if learner_ids is not None else store.learner_ids():
         record = store.load_learner(lid)
         if record.profile is not None:
-            out.append(learner_report(record, settings, today, groups, cache, signed.rows(record)))
+            out.append(learner_report(record, settings, today, groups, cache, signed.rows(record), people))
     return out
 
 

@@ -29,7 +29,7 @@ def test_checklist_states_follow_the_store_and_the_banner_goes_when_done(app_pro
     auth.login("ada")
     html = client.get("/admin/").text
     assert [s for _, s in states(html)] == ["fait", "fait", "fait", "fait", "à faire"]
-    assert "4 étape(s) sur 5 faite(s)" in html
+    assert "4 étapes faites sur 5" in html
     banner = client.get("/tableau-de-bord").text
     assert "Mise en route de l" in banner and 'href="/admin/">Voir les premiers pas' in banner
     add_group(app_project)

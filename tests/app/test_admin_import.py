@@ -61,7 +61,7 @@ def test_the_preview_shows_every_row_and_error_and_writes_nothing(app_project, c
     assert page.status_code == 200
     text = text_of(page)
     assert "Rien n'a encore été écrit." in text
-    assert "2 création(s), 0 mise(s) à jour, 0 inchangée(s), 1 ligne(s) en erreur" in text
+    assert "2 créations, 0 mise à jour, 0 inchangée, 1 ligne en erreur" in text
     assert "4 tuteurs carl n'est pas un compte tuteur·rice (rôle : tuteur·rice entreprise)" in text
     assert "Zoé Martin" in text and "Ajout aux groupes : BTS MCO 2026" in text and "nouveau (tiré à l'import)" in text
     assert "Formation : BTS MCO" in text
@@ -79,11 +79,11 @@ def test_confirm_writes_one_commit_by_the_admin_and_removes_the_kept_file(app_pr
     done = auth.post(URL + "confirmer", {"token": hidden(page, "token"), "digest": hidden(page, "digest")})
     assert done.status_code == 200
     text = text_of(done)
-    assert "2 apprenant·e(s) créé·e(s), 0 mis·e(s) à jour" in text
+    assert "2 apprenant·es créé·es, 0 mis·e à jour" in text
     assert "/tableau-de-bord?groupe=bts-mco-2026" in done.text
     log = subprocess.run(["git", "log", f"{before}..HEAD", "--format=%an|%s"], cwd=app_project.portfolios,
                          capture_output=True, text=True, check=True).stdout.splitlines()
-    assert log == ["ada|Import d'apprenant·es (eleves.csv) : 2 création(s)"]
+    assert log == ["ada|Import d'apprenant·es (eleves.csv) : 2 créations"]
     created = [lid for lid in app_project.store.learner_ids() if lid not in ("alice", "bob")]
     assert len(created) == 2 and all(f'href="/apprenants/{lid}/"' in done.text for lid in created)
     assert len(app_project.store.groups()[group].members) == 1

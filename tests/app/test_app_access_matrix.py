@@ -286,7 +286,8 @@ def test_attendance_document_routes(role, app_project, seeded, client, auth):
     emargement.pdf » for its trainer (tina), admins and auditors (anyone else: the 404 of an unknown session);
     a learner's month « /apprenants/<id>/emargement/<YYYY-MM>.pdf » for their staff; the certificat
     « /apprenants/<id>/certificat.pdf » for their staff and the learner (here 422: no signatory set);
-    « /seances/financeurs.csv » for admins. None writes."""
+    « /seances/financeurs.csv » for admins; the month's sheets and grids « /seances/mois/<YYYY-MM>/
+    emargement.pdf », « releves.pdf » for admins and auditors. None writes."""
     from attendance_support import add_session
 
     chain_id = add_session(app_project, group=None, convened=("alice",))
@@ -300,6 +301,10 @@ def test_attendance_document_routes(role, app_project, seeded, client, auth):
         assert client.get(f"/apprenants/{learner}/emargement/2026-11.pdf").status_code == (200 if staff else 403)
         assert client.get(f"/apprenants/{learner}/certificat.pdf").status_code == (422 if staff or own else 403)
     assert client.get("/seances/financeurs.csv?mois=2026-11").status_code == (200 if role == "admin" else 403)
+    for document in ("emargement", "releves"):  # the month's sheets and grids, one PDF each
+        answer = client.get(f"/seances/mois/2026-11/{document}.pdf")
+        assert answer.status_code == (200 if role in ("admin", "auditor") else 403), document
+        assert answer.status_code != 200 or answer.data.startswith(b"%PDF-")
     assert (files(app_project), head(app_project)) == before
 
 
@@ -337,4 +342,19 @@ def test_attendance_signing_routes(role, app_project, seeded, client, auth):
     assert client.get("/mes-seances").status_code == (200 if role == "learner" else 403)
     assert auth.post("/apprenants/alice/code-personnel").status_code == (200 if runs else 403)
     assert auth.post("/apprenants/bob/code-personnel").status_code == (200 if role == "admin" else 403)
+    assert (files(app_project), head(app_project)) == before
+
+
+@pytest.mark.parametrize("role", [None, *ACTORS])
+def test_accessibility_statement_route(role, app_project, client, auth):
+    """« /accessibilite » (forms_app/accessibility.py): the déclaration d'accessibilité, for anyone, signed in or
+    not (the RGAA asks it to be reachable from every page); every page's footer links to it. It writes nothing."""
+    if role:
+        auth.login(ACTORS[role])
+    before = files(app_project), head(app_project)
+    page = client.get("/accessibilite")
+    assert page.status_code == 200 and "Déclaration d'accessibilité" in page.text
+    assert "non conforme avec le RGAA version 4.1" in page.text
+    footer = client.get("/connexion" if role is None else "/compte/courriels").text
+    assert '<a href="/accessibilite">Accessibilité : non conforme (aucun audit)</a>' in footer
     assert (files(app_project), head(app_project)) == before

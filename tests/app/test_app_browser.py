@@ -131,7 +131,7 @@ def test_tutor_writes_a_meeting_rating_two_competencies(browser, served, artifac
     start = time.perf_counter()
     page.get_by_role("button", name="Enregistrer").click()
     page.wait_for_url(re.compile(r"#entree-"))
-    assert "est enregistré·e" in page.locator(".flashes").inner_text()
+    assert "enregistrée. Le portfolio" in page.locator(".flashes").inner_text()
     entry_id = entry_id_from(page)
     shot(page, artifacts_dir, "learner-page-tutor")
 
@@ -140,9 +140,9 @@ def test_tutor_writes_a_meeting_rating_two_competencies(browser, served, artifac
     assert "Bilan de mi-parcours" in text and "Maîtrisé" in text and "En progression" in text
     # The matrix shows the meeting's levels (tutor's follow-up column), not yet as acquired.
     page.goto("/portfolio/alice/competences/")
-    headers = page.locator("article table").first.locator("th").all_inner_texts()
-    rows = {row.locator("td").first.inner_text().split(" — ")[0]:
-            dict(zip(headers, row.locator("td").all_inner_texts()))
+    headers = page.locator("article table").first.locator("thead th").all_inner_texts()
+    rows = {row.locator("th, td").first.inner_text().split(" — ")[0]:
+            dict(zip(headers, row.locator("th, td").all_inner_texts()))
             for row in page.locator("article table tbody tr").all()}
     assert rows["A1"]["Suivi du tuteur"] == "Maîtrisé" and rows["B1"]["Suivi du tuteur"] == "En progression"
     assert rows["A1"]["Évaluation"] == "—" and rows["A1"]["Acquise"].startswith("Non")
@@ -160,7 +160,7 @@ def test_tutor_writes_a_meeting_rating_two_competencies(browser, served, artifac
     page.wait_for_url(re.compile(r"#entree-"))
     wait_visible(page, f"/portfolio/alice/entrees/{entry_id_from(page).lower()}/", start, "assessment")
     page.goto("/portfolio/alice/competences/")
-    rows = {row.locator("td").first.inner_text().split(" — ")[0]: row.inner_text()
+    rows = {row.locator("th, td").first.inner_text().split(" — ")[0]: row.inner_text()
             for row in page.locator("article table tbody tr").all()}
     assert "Maîtrisé" in rows["A1"] and "Oui" in rows["A1"]
     assert "En progression" in rows["B1"]

@@ -110,7 +110,7 @@ def test_valid_submit_appends_and_commits(entry_type, app_project, client, auth)
     assert entry.meta.date == typed.replace(tzinfo=ZoneInfo("Europe/Paris"))
     assert last_commit_author(app_project) == user
     page = client.get("/apprenants/alice/")
-    assert "est enregistré·e" in page.text and entry.meta.title.replace("'", "&#39;") in page.text
+    assert "enregistrée. Le portfolio" in page.text and entry.meta.title.replace("'", "&#39;") in page.text
     assert app_project.store.check() == []
 
 

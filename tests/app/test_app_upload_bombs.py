@@ -24,7 +24,7 @@ def test_a_zip_bomb_through_the_form(app_project, bomb_files, bomb):
     result = probe_upload("form", app_project.root, bomb_files[bomb])
     assert result["warm"].startswith("302 "), result["warm"][:2000]  # a real .odt: the entry is saved
     status, page = result["outcome"].split(" ", 1)
-    assert status == "422" and "Type de fichier non accepté" in page
+    assert status == "422" and "« bombe.odt » : type de fichier non accepté" in page  # names the file
     assert result["grown"] < GROWTH_BOUND, result["grown"]
     assert len(files_of(app_project)) == 1
 
@@ -37,6 +37,6 @@ def test_a_zip_bomb_through_the_api(app_project, bomb_files, bomb):
     status, body = result["outcome"].split(" ", 1)
     assert status == "422"
     [error] = json.loads(body)["errors"]
-    assert error["field"] == "file" and error["detail"].startswith("type de fichier non accepté")
+    assert error["field"] == "file" and error["detail"].startswith("« bombe.odt » : type de fichier non accepté")
     assert result["grown"] < GROWTH_BOUND, result["grown"]
     assert len(files_of(app_project)) == 1

@@ -73,7 +73,8 @@ def test_type_comes_from_the_content_not_the_name(small_limit, learner):
 def test_refused_types_show_an_error_next_to_the_file_input(small_limit, learner, name, content):
     response = upload(learner, (name, content))
     assert response.status_code == 422
-    assert 'id="attachments-error"' in response.text and "Type de fichier non accepté" in response.text
+    assert 'id="attachments-error"' in response.text
+    assert f"« {name} » : type de fichier non accepté" in response.text  # the error names the file
     assert 'aria-describedby="attachments-help attachments-error"' in response.text
     assert 'value="Compte rendu de séquence"' in response.text  # the rest of the input is kept
     assert stored_files(small_limit) == [] and small_limit.store.load_learner("alice").entries == []
@@ -82,7 +83,7 @@ def test_refused_types_show_an_error_next_to_the_file_input(small_limit, learner
 def test_file_over_the_limit_is_refused_with_its_size(small_limit, learner):
     response = upload(learner, ("gros.png", png_bytes() + b"\x00" * (int(1.5 * MB))))
     assert response.status_code == 422
-    assert "Fichier trop volumineux (1.5 Mo ; au plus 1 Mo)" in response.text
+    assert "« gros.png » : fichier trop volumineux (1,5\u00a0Mo ; au plus 1\u00a0Mo)" in response.text
     assert stored_files(small_limit) == []
 
 

@@ -200,7 +200,7 @@ def test_a_half_day_signed_marked_countersigned_and_its_documents(browser, organ
                       "dan": "Absence justifiée"}
     assert "Rendez-vous médical" in trainer.content()  # the staff note, on the trainer's page only
     trainer.get_by_role("button", name="Signer la feuille").click()
-    trainer.get_by_text("Feuille signée (4 ligne(s)).").wait_for()
+    trainer.get_by_text("Feuille signée (4 lignes).").wait_for()
     trainer.screenshot(path=str(artifacts / "formateur-feuille-signee.png"), full_page=True)
 
     # the documents, from the trainer's session (D's routes)

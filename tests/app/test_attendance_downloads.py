@@ -80,7 +80,7 @@ def test_certificate_for_staff_and_the_learner_themselves(as_user):
     assert as_user("carl").get(CERTIFICATE.format("alice") + "?du=x").status_code == 403  # refused first
 
 
-def test_certificate_without_signatory_is_refused_naming_the_setting(documents_app, as_user):
+def test_certificate_without_signatory_is_refused_saying_what_is_missing(documents_app, as_user):
     _, project, _ = documents_app
     settings = project.portfolios / "_organisation.yml"
     before = settings.read_bytes()
@@ -89,7 +89,8 @@ def test_certificate_without_signatory_is_refused_naming_the_setting(documents_a
         answer = as_user("tina").get(CERTIFICATE.format("alice"))
     finally:
         settings.write_bytes(before)
-    assert answer.status_code == 422 and "attendance.signatory" in answer.text
+    assert answer.status_code == 422 and "signataire des certificats de réalisation" in answer.text
+    assert "attendance.signatory" not in answer.text  # a setting's key is for the docs, not for the page
 
 
 def test_funders_csv_is_for_admins(as_user):

@@ -171,7 +171,7 @@ def test_marks_proof_limits_and_countersignature(app_project, chain, client, aut
     big = png_bytes() + b"\0" * (1024 * 1024 + 10)
     too_big = post_files(auth, f"/seances/{chain}/releve", {"learner": "bob", "status": "justified",
                                                             "reason": "Maladie"}, "arret.png", big)
-    assert too_big.status_code == 422 and "Justificatif : fichier trop volumineux" in too_big.text
+    assert too_big.status_code == 422 and "Justificatif : « arret.png » : fichier trop volumineux" in too_big.text
     no_reason = auth.post(f"/seances/{chain}/releve", {"learner": "bob", "status": "justified"})
     assert no_reason.status_code == 422 and "Motif : indiquez le motif" in no_reason.text
     assert head(app_project) == before

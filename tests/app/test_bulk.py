@@ -187,7 +187,7 @@ def test_same_entry_for_several_learners_is_one_commit_one_file_each(group, clie
     after = log(group)
     assert len(after) == len(before) + 1
     assert after[0] == ("ada|Groupe Promo 2026 : entretien de suivi « Réunion d'information collective » "
-                        "pour 2 apprenant·e(s) (ada)")
+                        "pour 2 apprenant·es (ada)")
     for lid in ("alice", "bob"):
         (entry,) = [e for e in group.store.load_learner(lid).entries if e.type == "meeting"]
         assert entry.meta.title == MEETING["title"] and entry.meta.duration == 60

@@ -180,7 +180,7 @@ def run_scenario(browser, project, visit, server, smtp, screenshots) -> None:
     fits_the_phone(phone)
     shot(phone, screenshots, "04-phone-grid")
     phone.get_by_role("button", name="Enregistrer").click()
-    phone.get_by_text("est enregistré·e").wait_for()
+    phone.get_by_text("enregistrée. Le portfolio").wait_for()
 
     # company feedback
     phone.goto("/entreprise/")
@@ -192,7 +192,7 @@ def run_scenario(browser, project, visit, server, smtp, screenshots) -> None:
     phone.fill("[name=observations]", "Ponctuelle et impliquée.")
     fits_the_phone(phone)
     phone.get_by_role("button", name="Enregistrer").click()
-    phone.get_by_text("est enregistré·e").wait_for()
+    phone.get_by_text("enregistrée. Le portfolio").wait_for()
 
     # the visit report, signed
     phone.goto("/entreprise/")

@@ -21,7 +21,7 @@ from livret.publish.build import build_learner, site_dir
 
 SECRET = "zqx-staff-secret-4711"
 BOB_ONLY = "Texte-de-bob-uniquement"
-URL_IN_PAGE = re.compile(r'value="(http://localhost/s/[A-Za-z0-9_-]{43}/)"')
+URL_IN_PAGE = re.compile(r'id="created-url"[^>]*>(http://localhost/s/[A-Za-z0-9_-]{43}/)</textarea>')
 
 
 @pytest.fixture(scope="module")

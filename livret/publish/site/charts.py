@@ -112,41 +112,50 @@ def acquired_chart(points: Sequence[tuple[dt.date, int]], total: int, start: dt.
     return _svg(chart_id, width, height, "Compétences acquises au fil du temps", desc, "".join(parts))
 
 
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` characters, cut between words (a longer word stays whole)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
 def blocks_chart(blocks: Sequence[BlockView], chart_id: str = "blocks") -> str:
-    """Per block, three bars: mean positioning, self-assessed and assessed level (share of the scale)."""
-    width, label_w, bar_w = 640, 170, 360
-    row_h, bar_h = 3 * 16 + 18, 13
-    legend_h = 26
-    height = legend_h + row_h * len(blocks) + 8
+    """Per block, its full name (wrapped), then four labelled bars: the share of its competencies acquired
+    (the bar is what its figures say) and the mean positioning, self-assessed and assessed levels (share of
+    the scale).  Drawn narrow (360 units) so that a 390 px phone shows it at about its own size."""
+    width, label_w, bar_w, line_h, bar_h, row_h = 360, 104, 160, 16, 12, 18
     parts = []
-    for i, (_, name, colour) in enumerate(_SERIES):
-        lx = label_w + i * 130
-        parts.append(f'<rect x="{lx}" y="4" width="12" height="12" fill="{colour}"/>')
-        parts.append(f'<text x="{lx + 17}" y="14" font-size="11">{h(name)}</text>')
     lines = []
-    for row, block in enumerate(blocks):
-        y0 = legend_h + row * row_h
-        title = block.title if len(block.title) <= 26 else block.title[:25] + "…"
-        parts.append(f'<text x="0" y="{y0 + 16}" font-size="12" font-weight="bold">{h(block.code)}</text>')
-        parts.append(f'<text x="0" y="{y0 + 31}" font-size="11">{h(title)}</text>')
-        parts.append(f'<text x="0" y="{y0 + 46}" font-size="11">'
-                     f'{block.acquired}/{block.total} acquises</text>')
+    y = 0
+    for block in blocks:
+        for text in _wrap(f"{block.code} — {block.title}", 46):
+            y += line_h
+            parts.append(f'<text x="0" y="{y}" font-size="13" font-weight="bold">{h(text)}</text>')
+        y += 6
+        share = block.acquired / block.total if block.total else 0.0
+        rows = [("Acquises", share, f"{block.acquired} sur {block.total}", "#00695c")]
+        rows += [(name, getattr(block, key), None, colour) for key, name, colour in _SERIES]
         values = []
-        for j, (key, name, colour) in enumerate(_SERIES):
-            value = getattr(block, key)
-            by = y0 + 4 + j * 16
-            parts.append(f'<rect x="{label_w}" y="{by}" width="{bar_w}" height="{bar_h}" fill="#f5f5f5"/>')
-            if value is not None:
-                parts.append(f'<rect x="{label_w}" y="{by}" width="{round(bar_w * value)}" height="{bar_h}" '
+        for name, value, figure, colour in rows:
+            text = figure or (percent(value) if value is not None else "non renseigné")
+            parts.append(f'<text x="0" y="{y + 11}" font-size="12">{h(name)}</text>')
+            parts.append(f'<rect x="{label_w}" y="{y + 1}" width="{bar_w}" height="{bar_h}" fill="#f0f0f0" '
+                         f'stroke="#9e9e9e" stroke-width="0.5"/>')
+            if value:
+                parts.append(f'<rect x="{label_w}" y="{y + 1}" width="{round(bar_w * value, 1)}" height="{bar_h}" '
                              f'fill="{colour}"/>')
-            text = percent(value) if value is not None else "non renseigné"
-            short = {"positioning": "pos.", "self_assessed": "auto", "assessed": "éval."}[key]
-            parts.append(f'<text x="{label_w + bar_w + 6}" y="{by + 11}" font-size="11">'
-                         f'{short} {h(text)}</text>')
+            parts.append(f'<text x="{label_w + bar_w + 6}" y="{y + 11}" font-size="12">{h(text)}</text>')
             values.append(f"{name.lower()} {text}")
+            y += row_h
+        y += 12
         lines.append(f"{block.code} {block.title} : {', '.join(values)}")
-    desc = ("Niveau moyen par bloc, en part du niveau le plus haut de l'échelle. " + " ; ".join(lines) + ".")
-    return _svg(chart_id, width, height, "Niveaux par bloc de compétences", desc, "".join(parts))
+    desc = ("Par bloc, la part des compétences acquises puis le niveau moyen (positionnement, auto-évaluation, "
+            "évaluation), en part du niveau le plus haut de l'échelle. " + " ; ".join(lines) + ".")
+    return _svg(chart_id, width, max(y, 20), "Compétences acquises et niveaux par bloc", desc, "".join(parts))
 
 
 __all__ = ["progress_bar", "acquired_chart", "blocks_chart"]

@@ -12,7 +12,7 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
-from ...store import StoredEntry
+from ...store import StoredEntry, french
 from ...store.attachments import ALLOWED_TYPES, TEXT_EXTENSIONS
 from ...store.schema import (
     ALERT_CATEGORIES,
@@ -71,7 +71,7 @@ def _value(ctx: SiteContext, entry: StoredEntry, key: str, value: Any, here: str
     if key == "duration":
         return t.line(pv.duration(value))
     if key.startswith("hours_"):
-        return t.line(f"{value:g} h")
+        return t.line(french.hours(value))
     if isinstance(value, bool):
         return "oui" if value else "non"
     if isinstance(value, dt.datetime):

@@ -6,6 +6,7 @@ attributed traces, with totals.  Every figure comes from :mod:`livret.views.prog
 
 from __future__ import annotations
 
+from ...store import french
 from ...store.schema import MEETING_KINDS, MODALITIES, PLAN_STATUSES, ActionPlan, CompanyFeedback
 from ...views import attendance as da
 from ...views import derived_attendance as dc
@@ -148,8 +149,8 @@ def attendance_page(ctx: SiteContext) -> str:
     if not (att.periods or att.covered or ctx.session_rows or foad.entries):
         return "\n".join(out + ["Aucune période d'assiduité enregistrée."]) + "\n"
     out += [
-        f"- **Taux global** : {t.esc(pv.percent(att.rate))} ({t.esc(f'{att.hours_attended:g}')} h suivies "
-        f"sur {t.esc(f'{att.hours_planned:g}')} h prévues)",
+        f"- **Taux global** : {t.esc(pv.percent(att.rate))} ({t.esc(french.hours(att.hours_attended))} suivies "
+        f"sur {t.esc(french.hours(att.hours_planned))} prévues)",
         f"- **Trois dernières périodes** : {t.esc(pv.percent(att.recent_rate))}",
         f"- **Seuil de l'organisme** : {t.esc(pv.percent(ctx.settings.thresholds.attendance_min))}",
         "",
@@ -177,7 +178,7 @@ def attendance_page(ctx: SiteContext) -> str:
             rate = "déjà couvert par l'émargement" if p in att.covered \
                 else pv.percent(m.hours_attended / m.hours_planned)
             rows.append([t.esc(f"du {pv.fr_date(m.period_start)} au {pv.fr_date(m.period_end)}"),
-                         t.esc(f"{m.hours_planned:g} h"), t.esc(f"{m.hours_attended:g} h"),
+                         t.esc(french.hours(m.hours_planned)), t.esc(french.hours(m.hours_attended)),
                          t.esc(rate), ctx.entry_link(here, p.id)])
         out += [t.table(["Période", "Heures prévues", "Heures suivies", "Taux", "Entrée"], rows), ""]
     if foad.entries:

@@ -26,10 +26,11 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ...store import LearnerRecord
+from ...store import LearnerRecord, french
 from ...store.schema import LEARNER_STATUSES, PROGRAMME_MODALITIES, SEVERITIES, Group, Organisation
 from ...store.signatures import SealState
 from ...views import progress as pv
+from ...views.levels import chip_html, level_mark
 from ..markdown import render_markdown
 from . import charts
 from . import text as t
@@ -63,6 +64,7 @@ class Page:
     markdown: str
     nav: bool = False  # listed in the navigation, in the order returned
     tags: tuple[str, ...] = ()
+    hide: tuple[str, ...] = ()  # Material's « hide » (the matrix drops the table of contents to fit 1366 px)
 
 
 @dataclass
@@ -178,39 +180,59 @@ def _scale_line(ctx: SiteContext) -> str:
             f"« {t.esc(scale.label(scale.acquired))} » ou plus.")
 
 
+def _acquired_count(done: int, total: int, one: str = "acquise", many: str = "acquises") -> str:
+    return f"{french.count(done, one, many)} sur {total}"
+
+
+_ACQUIRED_COMPETENCIES = ("compétence acquise", "compétences acquises")
+#: The matrix's columns: (class of the cell, header).  The classes name each cell on a phone, where
+#: every row becomes a card (site_src/stylesheets/livret.css); positioning → follow-up → assessed
+#: read as a progression.
+_MATRIX_COLUMNS = (("c-comp", "Compétence"), ("c-pos", "Positionnement"), ("c-fu", "Suivi du tuteur"),
+                   ("c-ev", "Évaluation"), ("c-self", "Auto-évaluation"), ("c-obs", "Observation entreprise"),
+                   ("c-acq", "Acquise"), ("c-ev-n", "Preuves"))
+
+
+def _matrix_table(ctx: SiteContext, views: Sequence[pv.CompetencyView], observed: bool) -> str:
+    scale = ctx.framework.scale
+    columns = [c for c in _MATRIX_COLUMNS if observed or c[0] != "c-obs"]
+
+    def chip(event: pv.LevelEvent | None) -> str:
+        return chip_html(level_mark(scale, event.level if event else None))
+
+    rows = []
+    for v in views:
+        cells = {"c-comp": ctx.competency_anchor(MATRIX, v.code), "c-pos": chip(v.positioning),
+                 "c-fu": chip(v.followup), "c-ev": chip(v.assessed), "c-self": chip(v.self_assessed),
+                 "c-obs": chip(v.observed), "c-acq": _acquired_html(v), "c-ev-n": str(len(v.evidence))}
+        rows.append(f'<tr class="{"acquired" if v.acquired else "not-acquired"}">' + "".join(
+            f'<th scope="row" class="{k}">{cells[k]}</th>' if k == "c-comp" else f'<td class="{k}">{cells[k]}</td>'
+            for k, _ in columns) + "</tr>")
+    head = "".join(f'<th scope="col" class="{k}">{t.h(label)}</th>' for k, label in columns)
+    return (f'<table class="livret-matrix"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
+
+
 def matrix_page(ctx: SiteContext) -> str:
-    here = MATRIX
     fw = ctx.framework
     observed = ctx.profile.work_study or any(v.observed for v in ctx.views)
-    headers = ["Compétence", "Positionnement", "Auto-évaluation", "Suivi du tuteur", "Évaluation", "Acquise",
-               "Preuves"]
-    if observed:
-        headers.insert(5, "Observation entreprise")
     out = [
         "# Matrice des compétences", "",
         f"Référentiel : **{t.esc(fw.title)}**. {_scale_line(ctx)}", "",
-        f"**{ctx.progress.acquired} compétence(s) acquise(s) sur {ctx.progress.total} "
-        f"({t.esc(pv.percent(ctx.progress.share))}).** Le niveau officiel est celui de la dernière "
-        "évaluation du tuteur ; le positionnement est le niveau de départ ; l'auto-évaluation est celle "
-        "de l'apprenant·e ; le suivi du tuteur est le dernier niveau noté lors d'un entretien ou d'un retour.",
+        f"**{t.esc(_acquired_count(ctx.progress.acquired, ctx.progress.total, *_ACQUIRED_COMPETENCIES))} "
+        f"({t.esc(pv.percent(ctx.progress.share))}).** Par compétence, la progression se lit de gauche "
+        "à droite : positionnement (niveau de départ) → suivi du tuteur (dernier niveau noté lors d'un "
+        "entretien ou d'un retour) → évaluation (le niveau officiel, celui de la dernière évaluation du "
+        "tuteur). L'auto-évaluation est celle de l'apprenant·e. Chaque niveau est écrit en toutes lettres "
+        "et marqué d'autant de carrés pleins que son rang dans l'échelle ; les compétences acquises sont "
+        "bordées de vert et marquées « Oui, acquise ».",
     ]
     for block in fw.blocks:
         views = [ctx.view_by_code[c.code] for c in block.competencies]
         done = sum(v.acquired for v in views)
         out += ["", f"## {t.esc(block.code)} — {t.esc(block.title)}", "",
-                f"{done} acquise(s) sur {len(views)}.", ""]
-        rows = []
-        for v in views:
-            row = [ctx.competency_link(here, v.code),
-                   t.esc(ctx.level(v.positioning.level if v.positioning else None)),
-                   t.esc(ctx.level(v.self_assessed.level if v.self_assessed else None)),
-                   t.esc(ctx.level(v.followup.level if v.followup else None)),
-                   t.esc(ctx.level(v.assessed.level if v.assessed else None)),
-                   _acquired(v), str(len(v.evidence))]
-            if observed:
-                row.insert(5, t.esc(ctx.level(v.observed.level if v.observed else None)))
-            rows.append(row)
-        out.append(t.table(headers, rows))
+                f"{t.esc(_acquired_count(done, len(views)))}.", "",
+                t.raw_block(_matrix_table(ctx, views, observed))]
     return "\n".join(out) + "\n"
 
 
@@ -267,7 +289,8 @@ def competency_page(ctx: SiteContext, view: pv.CompetencyView) -> str:
             for e in items:
                 rating = next((r for r in e.meta.competencies if r.code == view.code), None)
                 lvl = f" — niveau : {t.line(ctx.level(rating.level))}" if rating and rating.level else ""
-                files = f" — {len(e.meta.attachments)} pièce(s) jointe(s)" if e.meta.attachments else ""
+                attached = len(e.meta.attachments)
+                files = f" — {french.count(attached, 'pièce jointe', 'pièces jointes')}" if attached else ""
                 lines.append(f"{t.line(pv.fr_date(e.meta.date))} — {t.line(ctx.type_label(e))} : "
                              f"{ctx.entry_anchor(here, e.id)}{lvl}{files}")
             out += [f"### {title} ({len(items)})", t.raw_block(t.html_list(lines))]
@@ -287,7 +310,9 @@ def progression_page(ctx: SiteContext) -> str:
     else:
         out.append("Aucune évaluation pour l'instant.")
     out += ["", "## Niveaux par bloc", "",
-            "Niveau moyen des compétences de chaque bloc, en part du niveau le plus haut de l'échelle.", "",
+            "Pour chaque bloc : la part de ses compétences acquises (la barre « Acquises » montre ce que disent "
+            "ses chiffres), puis le niveau moyen de ses compétences au positionnement, à l'auto-évaluation et à "
+            "l'évaluation, en part du niveau le plus haut de l'échelle.", "",
             t.raw_block(charts.blocks_chart(blocks)), "Données du graphique :", "",
             t.table(["Bloc", "Acquises", "Positionnement", "Auto-évaluation", "Évaluation"],
                     [[t.esc(f"{b.code} — {b.title}"), f"{b.acquired} sur {b.total}", t.esc(pv.percent(b.positioning)),
@@ -318,7 +343,7 @@ def learner_site(record: LearnerRecord, audience: str, today: dt.date, settings:
                       groups=tuple(groups), session_rows=tuple(session_rows))
     pages = [
         Page(HOME, "Accueil", home_page(ctx), nav=True),
-        Page(MATRIX, "Compétences", matrix_page(ctx), nav=True),
+        Page(MATRIX, "Compétences", matrix_page(ctx), nav=True, hide=("toc",)),
         Page(PROGRESSION, "Progression", progression_page(ctx), nav=True),
         Page(TIMELINE, "Chronologie", timeline_page(ctx), nav=True),
         Page(FOLLOWUP, "Suivi", followup_page(ctx), nav=True),

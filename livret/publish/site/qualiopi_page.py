@@ -21,7 +21,7 @@ def has_qualiopi_page(ctx: SiteContext) -> bool:
 
 
 def qualiopi_page(ctx: SiteContext) -> str:
-    report = learner_report(ctx.record, ctx.settings, ctx.today, ctx.groups)
+    report = learner_report(ctx.record, ctx.settings, ctx.today, ctx.groups, people=ctx.people)
     out = [
         "# Suivi Qualiopi", "",
         "*Visible de l'équipe seulement.*", "",

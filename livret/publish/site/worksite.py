@@ -8,6 +8,7 @@ shared site never names a staff entry, in the matrix or anywhere.
 
 from __future__ import annotations
 
+from ...store import french
 from ...views import coverage as cv
 from ...views import progress as pv
 from ...views import worksite as ws
@@ -77,7 +78,7 @@ def _missions(ctx: SiteContext) -> list[str]:
             if m.period_start or m.period_end:
                 when = (f" — du {t.esc(pv.fr_date(m.period_start) if m.period_start else '…')} au "
                         f"{t.esc(pv.fr_date(m.period_end) if m.period_end else '…')}")
-            updates = f" ({m.records - 1} mise(s) à jour)" if m.records > 1 else ""
+            updates = f" ({french.count(m.records - 1, 'mise à jour', 'mises à jour')})" if m.records > 1 else ""
             out.append(f"- {ctx.entry_link(here, m.latest.id, m.title)} — **{t.esc(m.status_label)}**{when}{updates}")
             for code in m.codes:
                 out.append(f"    - {ctx.competency_link(here, code)}")
@@ -96,7 +97,8 @@ def _coverage(ctx: SiteContext) -> list[str]:
            "d'observation et retours de l'entreprise. Les périodes en centre ne sont pas rattachées à une "
            "compétence : elles sont comptées dans le calendrier ci-dessus."]
     if ctx.profile.work_study:
-        out.append(f"**{len(gaps)} compétence(s) sans trace d'un des deux côtés** (lacunes, signalées sur leur ligne)."
+        out.append(f"**{french.count(len(gaps), 'compétence', 'compétences')} sans trace d'un des deux côtés** "
+                   "(lacunes, signalées sur leur ligne)."
                    if gaps else "Chaque compétence est travaillée en centre et en entreprise.")
 
     def cell(items: list[str], ids: list[str]) -> str:
