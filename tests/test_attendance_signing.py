@@ -162,7 +162,7 @@ def test_marks_rules_and_the_staff_note(project, chain):
     refused(project, mark, project.store, chain, "alice", status="absent", proof=("a.pdf", b"%PDF-1.4"), now=at(10),
             match="justificatif", **by_tina)
     refused(project, mark, project.store, chain, "bob", status="justified", reason="Maladie", now=at(10),
-            proof=("a.exe", b"MZ\x90\x00"), match="justificatif : type de fichier", **by_tina)
+            proof=("a.exe", b"MZ\x90\x00"), match="justificatif : « a.exe » : type de fichier", **by_tina)
     refused(project, mark, project.store, chain, "carol", status="absent", now=at(10), match="aucune séance",
             **by_tina)
     signs(project, chain)
