@@ -277,3 +277,15 @@ def test_cli_import_dry_run_then_import_then_list(tmp_path):
     run = CliRunner().invoke(main, ["sessions", "import", str(planning), "--root", str(project.root)])
     assert run.exit_code == 1 and "planning.csv:2: Formateur : aucun compte" in run.output
     assert len(project.store.sessions()) == 3 and project.store.check() == []
+
+
+def test_a_session_file_under_another_name_is_reported_at_its_id_line(tmp_path):
+    project = attendance_project(tmp_path / "proj")
+    chain = add_session(project)
+    path = project.portfolios / project.store.session(chain).path
+    moved = path.with_name("2026-11-10-apres-midi-" + path.name.rsplit("-", 1)[-1])
+    path.rename(moved)
+    [problem] = [p for p in project.store.check() if "_sessions" in p.path]
+    assert problem.path.endswith(moved.name) and problem.line == 1
+    assert problem.message.startswith(f"nom de fichier : 2026-11/{moved.name} ne correspond pas à la séance")
+    assert project.store.session(chain) is None  # an invalid file is no session

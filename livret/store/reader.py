@@ -245,8 +245,10 @@ class FileReader:
             return None, []
         return self._cached(path, self._parse_framework)
 
-    def _parse_named(self, path: Path, model: type[T]) -> tuple[T | None, list[Problem]]:
-        """A YAML file holding one ``model`` whose ``id`` is the file's name (a framework, a group)."""
+    def _parse_model(self, path: Path, model: type[T],
+                     misnamed: Callable[[T, Path], str | None]) -> tuple[T | None, list[Problem]]:
+        """A YAML file holding one ``model``; ``misnamed(value, path)`` says (at the ``id`` line) why the
+        file's name does not match its content, or None."""
         rel = self._rel(path)
         try:
             doc = load_yaml(self._read_text(path))
@@ -256,10 +258,15 @@ class FileReader:
             value = model.model_validate(doc.data)
         except ValidationError as exc:
             return None, file_problems(rel, doc, from_validation_error(exc))
-        if value.id != path.stem:
-            return None, [Problem(rel, doc.line_of(("id",)),
-                                  f"id : « {value.id} » ne correspond pas au nom du fichier ({path.stem})")]
+        problem = misnamed(value, path)
+        if problem is not None:
+            return None, [Problem(rel, doc.line_of(("id",)), problem)]
         return value, []
+
+    def _parse_named(self, path: Path, model: type[T]) -> tuple[T | None, list[Problem]]:
+        """A YAML file holding one ``model`` whose ``id`` is the file's name (a framework, a group)."""
+        return self._parse_model(path, model, lambda value, p: None if value.id == p.stem else
+                                 f"id : « {value.id} » ne correspond pas au nom du fichier ({p.stem})")
 
     @isolated(lambda problem: (None, [problem]))
     def _parse_framework(self, path: Path) -> tuple[Framework | None, list[Problem]]:

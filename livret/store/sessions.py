@@ -24,7 +24,7 @@ from ulid import ULID
 
 from . import nofollow
 from .errors import FieldError, InvalidInput, Problem, from_validation_error
-from .reader import file_problems, isolated
+from .reader import isolated
 from .records import scan_folder
 from .schema import (
     AFTERNOON_FROM,
@@ -34,7 +34,7 @@ from .schema import (
     TrainingSession,
     _minutes,
 )
-from .yamlio import FrontMatterError, dump_yaml, load_yaml
+from .yamlio import dump_yaml
 
 #: ``_sessions/<YYYY-MM>``: one folder per month.
 MONTH_RE = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
@@ -66,6 +66,15 @@ def session_data(session: TrainingSession) -> dict[str, Any]:
     keep = {"id", "recorded", "author", "date", "half_day", "start", "end", "title", "trainer", "modality",
             "status"}
     return {k: v for k, v in data.items() if k in keep or v not in (None, [], "")}
+
+
+def _misnamed_session(session: TrainingSession, path: Path) -> str | None:
+    """Why a session file's folder and name do not match its date, half-day and id (None when they do)."""
+    expected = session_file_name(session).rsplit("/", 1)[-1]
+    if path.name == expected and path.parent.name == f"{session.date:%Y-%m}":
+        return None
+    return (f"nom de fichier : {path.parent.name}/{path.name} ne correspond pas à la séance "
+            f"(attendu {session.date:%Y-%m}/{expected})")
 
 
 def _clock(minutes: int) -> str:
@@ -108,21 +117,7 @@ class SessionStore:
 
     @isolated(lambda problem: (None, [problem]))
     def _parse_session(self, path: Path) -> tuple[TrainingSession | None, list[Problem]]:
-        rel = self._rel(path)
-        try:
-            doc = load_yaml(self._read_text(path))
-        except FrontMatterError as exc:
-            return None, [Problem(rel, exc.line, exc.message)]
-        try:
-            value = TrainingSession.model_validate(doc.data)
-        except ValidationError as exc:
-            return None, file_problems(rel, doc, from_validation_error(exc))
-        expected = session_file_name(value).rsplit("/", 1)[-1]
-        if path.name != expected or path.parent.name != f"{value.date:%Y-%m}":
-            return None, [Problem(rel, doc.line_of(("id",)),
-                                  f"nom de fichier : {path.parent.name}/{path.name} ne correspond pas à la séance "
-                                  f"(attendu {value.date:%Y-%m}/{expected})")]
-        return value, []
+        return self._parse_model(path, TrainingSession, _misnamed_session)
 
     def _month_sessions(self, month: str) -> list[tuple[Path, TrainingSession | None, list[Problem]]]:
         out = []
